@@ -1,0 +1,60 @@
+# The two commands a reader needs (see README):
+#   make book   set up .venv if needed, build the website into _build/html
+#   make test   set up .venv if needed, then lint, twin sync, lib tests, every chapter
+#               under nbval, and the book build with warnings as errors
+# Other targets: make chapter CH=chapters/<part>/<slug>.md (one chapter's checks alone),
+#                make lint, make unit, make chapters, make sync, make clean.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# Chapters run single-threaded: on 2 cores, small torch ops are ~25x slower with 2 threads.
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+NBVAL := -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=300
+STAGE := bash tools/stage.sh
+
+.PHONY: book test lint sync unit chapters build chapter clean setup
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+book: $(STAMP)
+	@$(STAGE) "book build" $(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "Built: open $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	@bash tools/test.sh
+
+lint: $(STAMP)
+	@$(STAGE) "ruff" $(BIN)/ruff check lib tests chapters tools _ext benchmarks conftest.py
+
+sync: $(STAMP)
+	@$(STAGE) "twin sync" $(BIN)/python tools/check_twins.py
+
+unit: $(STAMP)
+	@$(STAGE) "lib tests" bash tools/pytest.sh tests -n 2
+
+chapters: $(STAMP)
+	@$(STAGE) "chapters (nbval)" bash tools/pytest.sh chapters $(NBVAL) -n 2 --dist loadfile
+
+build: book
+
+chapter: $(STAMP)
+	@test -n "$(CH)" || { echo "usage: make chapter CH=chapters/<part>/<slug>.md"; exit 2; }
+	@$(STAGE) "$(CH)" bash tools/pytest.sh $(CH) $(NBVAL)
+
+clean:
+	rm -rf _build

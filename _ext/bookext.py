@@ -1,0 +1,369 @@
+"""Sphinx extension for the book (Jupyter Book v1 loads it via ``sphinx.local_extensions``).
+
+What it adds to a stock Jupyter Book build:
+
+1. **An execution cache keyed on ``lib/``.** jupyter-cache hashes only a notebook's own
+   cells, so an edit to ``lib/`` would silently keep stale outputs. At ``config-inited`` the
+   cache path becomes ``_build/.jupyter_cache/lib-<hash of lib/ and data/>``: any change to
+   the library gives a fresh cache and every chapter is executed again.
+2. **A chapter header** built from the ``kexue:`` block of a chapter's YAML front matter:
+   source article (link, English and Chinese title, date), the paper it discusses, and a
+   download link to the *executed* ``.ipynb`` (stock Jupyter Book offers only the ``.md``).
+3. **The claims ledger.** ``lib.book.Chapter.table()`` emits every claim of a chapter as
+   ``application/vnd.kexue.claims+json``; after execution this extension reads them from the
+   executed notebooks, and the ``{claims-ledger}`` directive renders all of them, grouped by
+   part. ``{claims-summary}`` renders one row per chapter and ``{book-versions}`` the
+   versions the book was built with (for the status page).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import importlib.metadata
+import json
+import platform
+import shutil
+from pathlib import Path
+
+import yaml
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from sphinx import addnodes
+
+CLAIMS_MIME = "application/vnd.kexue.claims+json"
+HASHED_FOLDERS = ("lib", "data")
+
+
+# --------------------------------------------------------------------------- cache key
+def lib_hash(srcdir: Path) -> str:
+    """Hash of every file under lib/ and data/ (paths and contents)."""
+    h = hashlib.sha256()
+    for folder in HASHED_FOLDERS:
+        base = srcdir / folder
+        if not base.is_dir():
+            continue
+        for f in sorted(base.rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
+                h.update(f.relative_to(srcdir).as_posix().encode())
+                h.update(b"\0")
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def set_cache_path(app, config):
+    srcdir = Path(app.srcdir)
+    root = Path(app.outdir).parent / ".jupyter_cache"  # _build/.jupyter_cache
+    key = f"lib-{lib_hash(srcdir)}"
+    if root.is_dir():  # drop caches of older libraries
+        for old in root.iterdir():
+            if old.is_dir() and old.name.startswith("lib-") and old.name != key:
+                shutil.rmtree(old, ignore_errors=True)
+    config.nb_execution_cache_path = str(root / key)
+    config.html_static_path = list(config.html_static_path) + [str(Path(__file__).parent / "static")]
+
+
+# --------------------------------------------------------------------------- front matter
+def read_front_matter(path: Path) -> dict:
+    text = path.read_text(encoding="utf8")
+    if not text.startswith("---"):
+        return {}
+    end = text.find("\n---", 3)
+    if end < 0:
+        return {}
+    data = yaml.safe_load(text[3:end]) or {}
+    return data if isinstance(data, dict) else {}
+
+
+def executed_notebook(app, docname: str) -> Path:
+    return Path(app.env.mystnb_config.output_folder).joinpath(*docname.split("/")).with_suffix(
+        ".ipynb"
+    )
+
+
+def read_claims(ipynb: Path) -> list[dict]:
+    if not ipynb.exists():
+        return []
+    nb = json.loads(ipynb.read_text(encoding="utf8"))
+    found = []
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if CLAIMS_MIME in data:
+                payload = data[CLAIMS_MIME]
+                if isinstance(payload, str):
+                    payload = json.loads(payload)
+                found.extend(payload.get("claims", []))
+    return found
+
+
+def on_doctree_read(app, doctree):
+    env = app.env
+    docname = env.docname
+    src = Path(env.doc2path(docname))
+    if src.suffix != ".md" or not docname.startswith("chapters/"):
+        return
+    meta = read_front_matter(src).get("kexue")
+    if not meta:
+        return
+    env.kexue_meta[docname] = meta
+    ipynb = executed_notebook(app, docname)
+    env.kexue_claims[docname] = read_claims(ipynb)
+    header = chapter_header(app, docname, meta, ipynb)
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None:
+        return
+    title_index = next(
+        (i for i, n in enumerate(section.children) if isinstance(n, nodes.title)), -1
+    )
+    section.insert(title_index + 1, header)
+
+
+def chapter_header(app, docname, meta, ipynb: Path) -> nodes.Node:
+    box = nodes.container(classes=["chapter-source"])
+    para = nodes.paragraph()
+    para += nodes.strong(text="Source: ")
+    url = meta.get("url") or f"https://kexue.fm/archives/{meta['id']}"
+    para += nodes.reference(text=meta.get("title", url), refuri=url)
+    if meta.get("title_zh"):
+        para += nodes.Text(f" ({meta['title_zh']})")
+    if meta.get("date"):
+        para += nodes.Text(f", Su Jianlin, Scientific Spaces, {meta['date']}.")
+    box += para
+    if meta.get("paper"):
+        p2 = nodes.paragraph()
+        p2 += nodes.strong(text="Paper discussed: ")
+        if meta.get("paper_url"):
+            p2 += nodes.reference(text=str(meta["paper"]), refuri=meta["paper_url"])
+        else:
+            p2 += nodes.Text(str(meta["paper"]))
+        box += p2
+    p3 = nodes.paragraph()
+    p3 += nodes.strong(text="Run it: ")
+    rel = "/" + Path(ipynb).relative_to(Path(app.srcdir)).as_posix()
+    dl = addnodes.download_reference("", "", reftarget=rel, refdoc=docname, refexplicit=True)
+    dl += nodes.literal(text=f"{Path(docname).name}.ipynb", classes=["xref", "download"])
+    p3 += nodes.Text("download the executed notebook ")
+    p3 += dl
+    p3 += nodes.Text(", or run the chapter's checks with ")
+    p3 += nodes.literal(text=f"make chapter CH={env_source(app, docname)}")
+    p3 += nodes.Text(".")
+    box += p3
+    return box
+
+
+def env_source(app, docname):
+    return Path(app.env.doc2path(docname)).relative_to(Path(app.srcdir)).as_posix()
+
+
+# --------------------------------------------------------------------------- ledger
+class ledger_placeholder(nodes.General, nodes.Element):
+    pass
+
+
+class _Placeholder(Directive):
+    kind = ""
+
+    def run(self):
+        env = self.state.document.settings.env
+        env.kexue_ledger_docs.add(env.docname)
+        return [ledger_placeholder(kind=self.kind)]
+
+
+class ClaimsLedger(_Placeholder):
+    kind = "ledger"
+
+
+class ClaimsSummary(_Placeholder):
+    kind = "summary"
+
+
+class BookVersions(_Placeholder):
+    kind = "versions"
+
+
+def parts_in_order(app) -> list[tuple[str, list[str]]]:
+    """(part caption, [docnames]) in the order of _toc.yml."""
+    site_map = getattr(app.env, "external_site_map", None)
+    out = []
+    if site_map is None:
+        return [("Chapters", sorted(app.env.kexue_meta))]
+    root = site_map[site_map.root.docname]
+    for sub in root.subtrees:
+        docs = []
+        for item in sub.items:
+            name = getattr(item, "docname", None) or str(item)
+            docs.append(name)
+        out.append((sub.caption or "", docs))
+    return out
+
+
+def _chapter_title(app, docname):
+    t = app.env.titles.get(docname)
+    return t.astext() if t is not None else docname
+
+
+def _exec_seconds(app, docname):
+    try:
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        data = NbMetadataCollector.get_exec_data(app.env, docname)
+    except Exception:  # noqa: BLE001 - optional information
+        data = None
+    return data.get("runtime") if data else None
+
+
+def ledger_html(app, fromdocname) -> str:
+    e = html.escape
+    out = []
+    total = failed = 0
+    for part, docs in parts_in_order(app):
+        chapters = [d for d in docs if d in app.env.kexue_meta]
+        if not chapters:
+            continue
+        out.append(f"<h2 class='ledger-part'>{e(part)}</h2>")
+        for d in chapters:
+            claims = app.env.kexue_claims.get(d, [])
+            uri = app.builder.get_relative_uri(fromdocname, d)
+            nfail = sum(not c.get("passed") for c in claims)
+            total += len(claims)
+            failed += nfail
+            status = (
+                f"<span class='ledger-bad'>{nfail} FAILING</span>"
+                if nfail
+                else f"<span class='ledger-ok'>all {len(claims)} pass</span>"
+            )
+            if not claims:
+                status = "<span class='ledger-bad'>no claims recorded</span>"
+            out.append(
+                f"<h3 class='ledger-chapter'><a href='{e(uri)}'>{e(_chapter_title(app, d))}</a> "
+                f"&middot; {status}</h3>"
+            )
+            out.append(
+                "<table class='claims-table'><thead><tr><th>Claim</th><th>Value</th>"
+                "<th>Reference</th><th>Tolerance</th><th>Why this tolerance</th><th>Pass</th>"
+                "</tr></thead><tbody>"
+            )
+            for c in claims:
+                ok = c.get("passed")
+                out.append(
+                    f"<tr class='{'claim-pass' if ok else 'claim-fail'}'>"
+                    f"<td><code>{e(c['name'])}</code><br><span class='claim-statement'>"
+                    f"{e(c.get('statement', ''))}</span></td><td>{e(c['value_text'])}</td>"
+                    f"<td>{e(c['reference_text'])}</td><td>{e(c['tolerance_text'])}</td>"
+                    f"<td>{e(c.get('why', ''))}</td><td>{'✅' if ok else '❌ FAIL'}</td></tr>"
+                )
+            out.append("</tbody></table>")
+    head = (
+        f"<p class='ledger-total'><strong>{total}</strong> claims in "
+        f"<strong>{len(app.env.kexue_meta)}</strong> chapters; "
+        + (
+            f"<span class='ledger-bad'>{failed} failing</span>"
+            if failed
+            else "<span class='ledger-ok'>every claim passes</span>"
+        )
+        + ".</p>"
+    )
+    return head + "".join(out)
+
+
+def summary_html(app, fromdocname) -> str:
+    e = html.escape
+    rows = []
+    for part, docs in parts_in_order(app):
+        for d in docs:
+            meta = app.env.kexue_meta.get(d)
+            if not meta:
+                continue
+            claims = app.env.kexue_claims.get(d, [])
+            nfail = sum(not c.get("passed") for c in claims)
+            secs = _exec_seconds(app, d)
+            uri = app.builder.get_relative_uri(fromdocname, d)
+            url = meta.get("url") or f"https://kexue.fm/archives/{meta['id']}"
+            rows.append(
+                f"<tr><td>{e(part)}</td><td><a href='{e(uri)}'>{e(_chapter_title(app, d))}</a></td>"
+                f"<td><a href='{e(url)}'>{e(str(meta.get('id', '')))}</a> "
+                f"{e(str(meta.get('title_zh', '')))}</td>"
+                f"<td>{len(claims)}</td>"
+                f"<td>{'' if secs is None else f'{secs:.1f} s'}</td>"
+                f"<td>{'❌ ' + str(nfail) + ' failing' if nfail or not claims else '✅ verified'}</td></tr>"
+            )
+    return (
+        "<table class='claims-table chapter-summary'><thead><tr><th>Part</th><th>Chapter</th>"
+        "<th>Article</th><th>Claims</th><th>Run time</th><th>Status</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def versions_html() -> str:
+    pkgs = ["jupyter-book", "myst-nb", "sphinx", "torch", "numpy", "scipy", "sympy",
+            "matplotlib", "nbval", "jupytext"]
+    rows = [f"<tr><td>Python</td><td>{html.escape(platform.python_version())}</td></tr>"]
+    for p in pkgs:
+        try:
+            v = importlib.metadata.version(p)
+        except importlib.metadata.PackageNotFoundError:
+            v = "not installed"
+        rows.append(f"<tr><td>{html.escape(p)}</td><td>{html.escape(v)}</td></tr>")
+    return (
+        "<table class='claims-table'><thead><tr><th>Package</th><th>Version</th></tr></thead>"
+        "<tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def on_doctree_resolved(app, doctree, fromdocname):
+    for node in list(doctree.findall(ledger_placeholder)):
+        kind = node["kind"]
+        if app.builder.format != "html":
+            node.replace_self(nodes.paragraph(text="(see the HTML edition)"))
+            continue
+        if kind == "ledger":
+            body = ledger_html(app, fromdocname)
+        elif kind == "summary":
+            body = summary_html(app, fromdocname)
+        else:
+            body = versions_html()
+        node.replace_self(nodes.raw("", body, format="html"))
+
+
+# --------------------------------------------------------------------------- env plumbing
+def on_builder_inited(app):
+    env = app.env
+    for attr, default in (("kexue_meta", dict), ("kexue_claims", dict), ("kexue_ledger_docs", set)):
+        if not hasattr(env, attr):
+            setattr(env, attr, default())
+
+
+def on_purge(app, env, docname):
+    env.kexue_meta.pop(docname, None)
+    env.kexue_claims.pop(docname, None)
+    env.kexue_ledger_docs.discard(docname)
+
+
+def on_merge(app, env, docnames, other):
+    env.kexue_meta.update({d: other.kexue_meta[d] for d in docnames if d in other.kexue_meta})
+    env.kexue_claims.update({d: other.kexue_claims[d] for d in docnames if d in other.kexue_claims})
+    env.kexue_ledger_docs |= {d for d in other.kexue_ledger_docs if d in docnames}
+
+
+def on_get_outdated(app, env, added, changed, removed):
+    # Pages that summarise all chapters are rebuilt whenever anything is.
+    return sorted(env.kexue_ledger_docs - set(removed))
+
+
+def setup(app):
+    app.connect("config-inited", set_cache_path, priority=100)
+    app.connect("builder-inited", on_builder_inited)
+    # Before Sphinx's download collector (priority 500) sees the header's download link.
+    app.connect("doctree-read", on_doctree_read, priority=400)
+    app.connect("doctree-resolved", on_doctree_resolved)
+    app.connect("env-purge-doc", on_purge)
+    app.connect("env-merge-info", on_merge)
+    app.connect("env-get-outdated", on_get_outdated)
+    app.add_node(ledger_placeholder)
+    app.add_directive("claims-ledger", ClaimsLedger)
+    app.add_directive("claims-summary", ClaimsSummary)
+    app.add_directive("book-versions", BookVersions)
+    app.add_css_file("bookext.css")
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

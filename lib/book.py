@@ -1,0 +1,286 @@
+"""The chapter runtime: deterministic set-up and *claims*.
+
+Every chapter starts with ``ch = Chapter("slug")`` and records each result it proves with
+``ch.claim(...)``. A claim compares a computed value with a reference (or a bound) under a
+stated tolerance and a stated reason for that tolerance. It
+
+* raises ``AssertionError`` naming the chapter, the claim and both numbers when it fails,
+  so nbval and the book build stop on a wrong derivation;
+* glues the value (MyST-NB ``glue``) under the claim's name, so prose quotes the checked
+  number with ``{glue:text}`name:.3g``` instead of typing it;
+* records it; ``ch.table()`` closes the chapter with a table of its claims and emits the
+  records (MIME type ``application/vnd.kexue.claims+json``) that the book's ledger page
+  collects at build time.
+
+See CONTRIBUTING.md ("Claims") for the conventions.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import random
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+CLAIMS_MIME = "application/vnd.kexue.claims+json"
+
+__all__ = ["Chapter", "Claim", "CLAIMS_MIME", "check"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checked statement of a chapter."""
+
+    chapter: str
+    name: str
+    statement: str
+    value: float | bool
+    relation: str  # "==", "<=", ">=", "in"
+    reference: float | bool | tuple[float, float]
+    rtol: float
+    atol: float
+    why: str
+    passed: bool
+
+    def reference_text(self) -> str:
+        if self.relation == "in":
+            lo, hi = self.reference
+            return f"[{_fmt(lo)}, {_fmt(hi)}]"
+        return f"{self.relation} {_fmt(self.reference)}"
+
+    def tolerance_text(self) -> str:
+        if isinstance(self.value, bool):
+            return "exact"
+        parts = []
+        if self.rtol:
+            parts.append(f"rtol {self.rtol:.0e}")
+        if self.atol:
+            parts.append(f"atol {self.atol:.0e}")
+        return ", ".join(parts) if parts else "exact"
+
+
+def _fmt(x) -> str:
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int | np.integer):
+        return str(int(x))
+    x = float(x)
+    if x == 0 or (1e-3 <= abs(x) < 1e5):
+        return f"{x:.6g}"
+    return f"{x:.4e}"
+
+
+def _scalar(value, what: str):
+    """Convert a Python/NumPy/torch scalar to ``bool``, ``int`` or ``float``."""
+    if hasattr(value, "detach"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        if value.size != 1:
+            raise ValueError(f"{what} must be a scalar, got an array of shape {value.shape}")
+        value = value.reshape(()).item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value
+    raise ValueError(f"{what} must be a real scalar or bool, got {type(value).__name__}")
+
+
+def check(
+    value,
+    *,
+    equals=None,
+    at_most=None,
+    at_least=None,
+    between=None,
+    rtol: float = 0.0,
+    atol: float = 0.0,
+) -> tuple[bool, str, object]:
+    """Decide one comparison; returns ``(passed, relation, reference)``.
+
+    * ``equals=r``: ``|v - r| <= atol + rtol * |r|`` (booleans and integers: exact unless a
+      tolerance is given);
+    * ``at_most=r``: ``v <= r + atol + rtol * |r|``;
+    * ``at_least=r``: ``v >= r - (atol + rtol * |r|)``;
+    * ``between=(lo, hi)``: both of the above.
+
+    NaN never passes.
+    """
+    given = [x is not None for x in (equals, at_most, at_least, between)]
+    if sum(given) != 1:
+        raise ValueError("give exactly one of equals=, at_most=, at_least=, between=")
+    if rtol < 0 or atol < 0 or not (math.isfinite(rtol) and math.isfinite(atol)):
+        raise ValueError(f"rtol and atol must be finite and >= 0, got rtol={rtol}, atol={atol}")
+    v = _scalar(value, "value")
+    if equals is not None:
+        ref = _scalar(equals, "equals")
+        if isinstance(v, bool) or isinstance(ref, bool):
+            return (bool(v) == bool(ref) and isinstance(v, bool) == isinstance(ref, bool)), "==", ref
+        ok = abs(v - ref) <= atol + rtol * abs(ref)
+        return bool(ok), "==", ref
+    if isinstance(v, bool):
+        raise ValueError("a boolean value can only be compared with equals=")
+    if at_most is not None:
+        ref = _scalar(at_most, "at_most")
+        return bool(v <= ref + atol + rtol * abs(ref)), "<=", ref
+    if at_least is not None:
+        ref = _scalar(at_least, "at_least")
+        return bool(v >= ref - (atol + rtol * abs(ref))), ">=", ref
+    lo, hi = (_scalar(b, "between") for b in between)
+    if lo > hi:
+        raise ValueError(f"between=(lo, hi) needs lo <= hi, got ({lo}, {hi})")
+    ok = (v >= lo - (atol + rtol * abs(lo))) and (v <= hi + atol + rtol * abs(hi))
+    return bool(ok), "in", (lo, hi)
+
+
+class Chapter:
+    """Per-chapter runtime: seeds, single-threaded numerics, figure style and claims.
+
+    Parameters
+    ----------
+    slug:
+        The chapter's file name without extension (e.g. ``"logsumexp-inequalities"``);
+        it names the chapter in failure messages and in the ledger.
+    seed:
+        Seeds Python's, NumPy's legacy and torch's global generators. Chapters should still
+        pass explicit generators (``ch.rng`` is a ``numpy.random.Generator``).
+    glue:
+        Glue every claimed value for the prose (off outside a notebook, e.g. in tests).
+    """
+
+    def __init__(self, slug: str, *, seed: int = 0, glue: bool = True):
+        if not slug or not isinstance(slug, str):
+            raise ValueError("slug must be a non-empty string")
+        self.slug = slug
+        self.seed = seed
+        self.claims: list[Claim] = []
+        self._glue = glue
+        random.seed(seed)
+        np.random.seed(seed)
+        self.rng = np.random.default_rng(seed)
+        try:
+            import torch
+        except ImportError:  # pragma: no cover - torch is a book requirement
+            torch = None
+        if torch is not None:
+            torch.manual_seed(seed)
+            # Small ops on 2 cores run ~25x slower with two threads than with one.
+            torch.set_num_threads(1)
+        from lib import plotting
+
+        plotting.use_book_style()
+
+    # -- claims ---------------------------------------------------------------------------
+    def claim(
+        self,
+        name: str,
+        value,
+        *,
+        equals=None,
+        at_most=None,
+        at_least=None,
+        between=None,
+        rtol: float = 0.0,
+        atol: float = 0.0,
+        why: str,
+        statement: str = "",
+    ):
+        """Check ``value`` against a reference or bound, glue it as ``name``, record it.
+
+        ``why`` says where the tolerance comes from (float precision, Monte Carlo standard
+        error, solver tolerance, "exact integer", ...); it is required. Returns ``value``
+        as a Python scalar so the call can sit inside an expression.
+        """
+        if not name or any(c.isspace() for c in name):
+            raise ValueError(f"claim name must be a non-empty identifier, got {name!r}")
+        if any(c.name == name for c in self.claims):
+            raise ValueError(f"claim name {name!r} is used twice in chapter {self.slug!r}")
+        if not why or not why.strip():
+            raise ValueError("why= must say where the tolerance comes from")
+        passed, relation, ref = check(
+            value,
+            equals=equals,
+            at_most=at_most,
+            at_least=at_least,
+            between=between,
+            rtol=rtol,
+            atol=atol,
+        )
+        v = _scalar(value, "value")
+        c = Claim(self.slug, name, statement or name, v, relation, ref, rtol, atol, why, passed)
+        self.claims.append(c)
+        if not passed:
+            raise AssertionError(
+                f"chapter {self.slug!r}, claim {name!r} failed: value {v!r} is not "
+                f"{c.reference_text()} ({c.tolerance_text()}; {why})"
+            )
+        if self._glue:
+            _glue(name, v)
+        return v
+
+    def table(self):
+        """Display the chapter's claims table and emit its ledger records."""
+        records = [_record(c) for c in self.claims]
+        bundle = {
+            "text/html": claims_html(self.claims),
+            "text/plain": claims_text(self.claims),
+            CLAIMS_MIME: {"chapter": self.slug, "claims": records},
+        }
+        try:
+            from IPython.display import display
+
+            display(bundle, raw=True)
+        except ImportError:  # pragma: no cover
+            print(bundle["text/plain"])
+        return records
+
+
+def _record(c: Claim) -> dict:
+    d = asdict(c)
+    d["reference_text"] = c.reference_text()
+    d["tolerance_text"] = c.tolerance_text()
+    d["value_text"] = _fmt(c.value)
+    if isinstance(d["reference"], tuple):
+        d["reference"] = list(d["reference"])
+    return d
+
+
+def _glue(name: str, value) -> None:
+    try:
+        from myst_nb import glue
+    except ImportError:  # pragma: no cover - myst-nb is a book requirement
+        return
+    glue(name, value, display=False)
+
+
+def claims_text(claims: list[Claim]) -> str:
+    rows = [f"{'claim':40s} {'value':>14s}  {'reference':>24s}  tolerance  pass"]
+    for c in claims:
+        rows.append(
+            f"{c.name:40s} {_fmt(c.value):>14s}  {c.reference_text():>24s}  "
+            f"{c.tolerance_text()}  {'yes' if c.passed else 'NO'}"
+        )
+    return "\n".join(rows)
+
+
+def claims_html(claims: list[Claim]) -> str:
+    e = html.escape
+    head = (
+        "<table class='claims-table'><thead><tr><th>Claim</th><th>Value</th>"
+        "<th>Reference</th><th>Tolerance</th><th>Why this tolerance</th><th>Pass</th>"
+        "</tr></thead><tbody>"
+    )
+    body = "".join(
+        f"<tr class='{'claim-pass' if c.passed else 'claim-fail'}'>"
+        f"<td><code>{e(c.name)}</code><br><span class='claim-statement'>{e(c.statement)}</span></td>"
+        f"<td>{e(_fmt(c.value))}</td><td>{e(c.reference_text())}</td>"
+        f"<td>{e(c.tolerance_text())}</td><td>{e(c.why)}</td>"
+        f"<td>{'✅' if c.passed else '❌ FAIL'}</td></tr>"
+        for c in claims
+    )
+    return head + body + "</tbody></table>"

@@ -1,0 +1,126 @@
+"""Tests of the chapter runtime and claims (lib/book.py)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lib.book import CLAIMS_MIME, Chapter, check
+
+
+@pytest.fixture
+def ch():
+    return Chapter("test-chapter", glue=False)
+
+
+def test_equals_with_tolerances():
+    assert check(1.0 + 1e-13, equals=1.0, rtol=1e-12)[0]
+    assert not check(1.0 + 1e-11, equals=1.0, rtol=1e-12)[0]
+    assert check(1e-20, equals=0.0, atol=1e-15)[0]
+    assert not check(1e-10, equals=0.0, rtol=1.0)[0]  # rtol of zero reference is zero
+
+
+def test_bounds_and_between():
+    assert check(0.5, at_most=1.0)[0]
+    assert not check(1.5, at_most=1.0)[0]
+    assert check(1.0 + 1e-12, at_most=1.0, atol=1e-10)[0]
+    assert check(2.0, at_least=1.0)[0]
+    assert not check(0.0, at_least=1.0)[0]
+    assert check(0.3, between=(0.0, 1.0))[0]
+    assert not check(1.3, between=(0.0, 1.0))[0]
+
+
+def test_nan_never_passes():
+    nan = float("nan")
+    assert not check(nan, equals=1.0, atol=1e9)[0]
+    assert not check(nan, at_most=1.0)[0]
+    assert not check(nan, at_least=1.0)[0]
+    assert not check(nan, between=(0, 1))[0]
+
+
+def test_bools_and_integers_exact():
+    assert check(True, equals=True)[0]
+    assert not check(False, equals=True)[0]
+    assert not check(1, equals=True)[0]
+    assert check(7, equals=7)[0]
+    assert not check(7, equals=8)[0]
+
+
+def test_accepts_numpy_and_torch_scalars():
+    assert check(np.float64(1.0), equals=1.0)[0]
+    assert check(torch.tensor(2.0, dtype=torch.float64), equals=2.0)[0]
+    assert check(np.array([3.0]), equals=3.0)[0]
+    assert check(torch.tensor(True), equals=True)[0]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"equals": 1.0, "at_most": 2.0},
+        {"equals": 1.0, "rtol": -1.0},
+        {"equals": 1.0, "atol": math.inf},
+        {"between": (2.0, 1.0)},
+    ],
+)
+def test_bad_check_arguments(kwargs):
+    with pytest.raises(ValueError):
+        check(1.0, **kwargs)
+
+
+def test_array_value_rejected():
+    with pytest.raises(ValueError, match="value must be a scalar"):
+        check(np.ones(3), equals=1.0)
+
+
+def test_failing_claim_names_chapter_claim_and_numbers(ch):
+    with pytest.raises(AssertionError) as e:
+        ch.claim("the-bound", 1.25, at_most=1.0, atol=1e-12, why="exact inequality")
+    msg = str(e.value)
+    assert "'test-chapter'" in msg and "'the-bound'" in msg
+    assert "1.25" in msg and "<= 1" in msg
+    assert ch.claims[-1].passed is False
+
+
+def test_claim_records_and_returns_value(ch):
+    v = ch.claim("x", torch.tensor(0.5), equals=0.5, why="exact", statement="half")
+    assert v == 0.5
+    (c,) = ch.claims
+    assert c.passed and c.statement == "half" and c.chapter == "test-chapter"
+
+
+def test_claim_requires_reason_and_unique_name(ch):
+    with pytest.raises(ValueError, match="why"):
+        ch.claim("a", 1.0, equals=1.0, why=" ")
+    ch.claim("a", 1.0, equals=1.0, why="exact")
+    with pytest.raises(ValueError, match="used twice"):
+        ch.claim("a", 1.0, equals=1.0, why="exact")
+    with pytest.raises(ValueError, match="identifier"):
+        ch.claim("has space", 1.0, equals=1.0, why="exact")
+
+
+def test_table_emits_ledger_records(ch, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    ch.claim("a", 1.0, equals=1.0, rtol=1e-12, why="float64")
+    ch.claim("b", 0.1, between=(0, 1), why="exact")
+    records = ch.table()
+    (bundle,) = shown
+    payload = bundle[CLAIMS_MIME]
+    assert payload["chapter"] == "test-chapter"
+    assert [r["name"] for r in payload["claims"]] == ["a", "b"] == [r["name"] for r in records]
+    assert payload["claims"][1]["reference_text"] == "[0, 1]"
+    assert "<table" in bundle["text/html"] and "claim-pass" in bundle["text/html"]
+
+
+def test_chapter_is_deterministic():
+    a = Chapter("s", seed=3, glue=False).rng.normal(size=4)
+    b = Chapter("s", seed=3, glue=False).rng.normal(size=4)
+    assert np.array_equal(a, b)
+    assert torch.get_num_threads() == 1
+
+
+def test_empty_slug_rejected():
+    with pytest.raises(ValueError):
+        Chapter("")
