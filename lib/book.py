@@ -58,7 +58,9 @@ class Claim:
             parts.append(f"rtol {self.rtol:.0e}")
         if self.atol:
             parts.append(f"atol {self.atol:.0e}")
-        return ", ".join(parts) if parts else "exact"
+        if parts:
+            return ", ".join(parts)
+        return "exact" if self.relation == "==" else "none"
 
 
 def _fmt(x) -> str:
@@ -223,7 +225,7 @@ class Chapter:
             _glue(name, v)
         return v
 
-    def table(self):
+    def table(self) -> None:
         """Display the chapter's claims table and emit its ledger records."""
         records = [_record(c) for c in self.claims]
         bundle = {
@@ -237,7 +239,6 @@ class Chapter:
             display(bundle, raw=True)
         except ImportError:  # pragma: no cover
             print(bundle["text/plain"])
-        return records
 
 
 def _record(c: Claim) -> dict:

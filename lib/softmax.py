@@ -7,6 +7,8 @@ the offending argument.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -15,6 +17,14 @@ __all__ = [
     "renyi_entropy",
     "lse_weighted_lower_bound",
     "lse_bound_slacks",
+    "log_elementary_symmetric",
+    "elementary_symmetric_newton",
+    "softmax_entropy",
+    "entropy_invariant_scale",
+    "sphere_mean_field_entropy",
+    "argmax_margins",
+    "argmaxable",
+    "min_norm_in_hull",
 ]
 
 
@@ -44,15 +54,18 @@ def smooth_max(x: Tensor, tau: float = 1.0, dim: int = -1) -> Tensor:
 
     Chapter *logsumexp inequalities*, eq. (lse-tau):
     :math:`\max_i x_i < \tau\,\mathrm{lse}(x/\tau) \le \max_i x_i + \tau\log n`, so it tends
-    to the maximum as ``tau -> 0``. Computed with the max-shifted ``torch.logsumexp``, so it
-    is finite for any finite input (no overflow at ``x/tau`` of 1e4 or more).
+    to the maximum as ``tau -> 0``. The maximum is factored out *before* dividing by
+    ``tau`` (eq. lse-shift), so ``x/tau`` never overflows, even in float16 at ``x = 1e4``,
+    ``tau = 0.1``.
     """
     _check_finite(x, "x")
     if not (tau > 0):
         raise ValueError(f"tau must be > 0, got {tau}")
     if x.shape[dim] == 0:
         raise ValueError(f"x has an empty dimension dim={dim}")
-    return tau * torch.logsumexp(x / tau, dim=dim)
+    m = x.amax(dim=dim, keepdim=True)
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # rows that are all -inf
+    return (m + tau * torch.logsumexp((x - m) / tau, dim=dim, keepdim=True)).squeeze(dim)
 
 
 def renyi_entropy(p: Tensor, t: float, dim: int = -1) -> Tensor:
@@ -70,8 +83,17 @@ def renyi_entropy(p: Tensor, t: float, dim: int = -1) -> Tensor:
         return -plogp.sum(dim=dim)
     if t == float("inf"):
         return -torch.log(p.amax(dim=dim))
+    h = t - 1
+    log_p = torch.log(p)  # p = 0 gives -inf, whose powers contribute exactly 0 below
+    if h < 0.5:
+        # Near t = 1 the quotient g(t)/(t-1) with g(t) = log sum p^t is 0/0: evaluate
+        # g = log1p(sum p (p^h - 1)) with expm1, which keeps full relative precision as h -> 0
+        # (p is renormalised so that sum p = 1 holds to rounding).
+        q = p / p.sum(dim=dim, keepdim=True)
+        terms = torch.where(q > 0, q * torch.expm1(h * torch.log(q)), torch.zeros_like(q))
+        return -torch.log1p(terms.sum(dim=dim)) / h
     # log sum p^t computed as logsumexp(t log p); p = 0 contributes exp(-inf) = 0.
-    return -torch.logsumexp(t * torch.log(p), dim=dim) / (t - 1)
+    return -torch.logsumexp(t * log_p, dim=dim) / h
 
 
 def lse_weighted_lower_bound(x: Tensor, p: Tensor, t: float = 1.0, dim: int = -1) -> Tensor:
@@ -135,6 +157,84 @@ def lse_bound_slacks(
 # ---------------------------------------------------------------------------------------
 # Elementary symmetric polynomials in log space (chapters 7359 multi-label CE, 10373 top-k)
 # ---------------------------------------------------------------------------------------
+def log_elementary_symmetric(logits: Tensor, k: int, dim: int = -1) -> Tensor:
+    r"""``log e_j(exp(logits))`` for ``j = 0, ..., k``: the partition functions of k-subsets.
+
+    Chapter *Multi-label softmax + cross-entropy* (kexue.fm/archives/7359), eq.
+    (eq-multilabel-softmax-ce-zk): :math:`Z_j = e_j(e^{s_1},\dots,e^{s_n}) = \sum_{i_1<\dots<i_j}
+    e^{s_{i_1}+\dots+s_{i_j}}`, the normaliser of a softmax over the :math:`\binom nj` subsets
+    of size ``j``. Computed by the positive-term recursion of eq. (eq-multilabel-softmax-ce-dp),
+    :math:`e_j(x_{1..i}) = e_j(x_{1..i-1}) + x_i\,e_{j-1}(x_{1..i-1})`, in log space: for each
+    ``j`` the sum over ``i`` is one ``torch.logcumsumexp``, so the cost is ``O(nk)`` with ``k``
+    Python steps. Every term is positive, so there is no cancellation (unlike Newton's
+    identities, :func:`elementary_symmetric_newton`); relative error ~ ``n * eps``.
+
+    ``dim`` (size ``n >= 1``) is replaced by a dimension of size ``k + 1`` holding
+    ``log e_0 = 0, log e_1 = logsumexp, ..., log e_k``. ``log e_j = -inf`` when fewer than
+    ``j`` logits are finite (in particular for ``j > n``); ``-inf`` logits count as absent
+    items and get zero gradient (never NaN). The gradient of ``log e_k`` is the vector of
+    inclusion probabilities of the k-subset softmax (it sums to ``k``; chapter 10373).
+    float16/bfloat16 inputs are computed in float32 and cast back (``log e_k`` of logits
+    near 1e4 can exceed the float16 range: ``inf`` then means "not representable").
+    """
+    _check_finite(logits, "logits")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k must be a non-negative int, got {k!r}")
+    if logits.dim() == 0:
+        raise ValueError("logits must have at least one dimension")
+    n = logits.shape[dim]
+    if n == 0:
+        raise ValueError(f"logits has an empty dimension dim={dim}")
+    if (logits == float("inf")).any():
+        raise ValueError("logits contains +inf")
+    x = logits.movedim(dim, -1)
+    work = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+    x = x.to(work)
+    absent = torch.isneginf(x)
+    # -inf items become a huge finite surrogate: exp(surrogate - any real value) is exactly 0,
+    # so real results are unchanged, and logcumsumexp never sees -inf (its backward would
+    # give NaN there). Results that are really -inf are restored from the finite counts.
+    x = torch.where(absent, torch.full((), -1e30, dtype=work, device=x.device), x)
+    n_finite = (~absent).sum(dim=-1, keepdim=True)
+    out = [torch.zeros(x.shape[:-1] + (1,), dtype=work, device=x.device)]
+    prev = torch.zeros(x.shape[:-1] + (n + 1,), dtype=work, device=x.device)  # log e_0(x_{1..i})
+    for j in range(1, min(k, n) + 1):
+        # prev[..., m] = log e_{j-1}(x_1..x_{m+j-1}), m = 0..n-j+1
+        prev = torch.logcumsumexp(x[..., j - 1 :] + prev[..., :-1], dim=-1)
+        out.append(prev[..., -1:])
+    res = torch.cat(out, dim=-1)
+    if k > n:
+        res = torch.cat([res, res.new_full(x.shape[:-1] + (k - n,), float("-inf"))], dim=-1)
+    j = torch.arange(k + 1, device=x.device)
+    res = torch.where(j <= n_finite, res, torch.full((), float("-inf"), dtype=work, device=x.device))
+    return res.to(logits.dtype).movedim(-1, dim)
+
+
+def elementary_symmetric_newton(logits: Tensor, k: int, dim: int = -1) -> Tensor:
+    r"""``e_j(exp(logits))`` for ``j = 0..k`` by Newton's identities — unstable, for comparison.
+
+    Chapter *Multi-label softmax + cross-entropy* (kexue.fm/archives/7359), eq.
+    (eq-multilabel-softmax-ce-newton): :math:`j\,e_j = \sum_{p=1}^{j} (-1)^{p-1} e_{j-p} S_p`
+    with power sums :math:`S_p = \sum_i e^{p s_i}`. The alternating signs cancel
+    catastrophically when the logits are spread out or ``k`` is large; the chapter measures
+    where it loses every digit. Works in linear space in the input dtype (so it also
+    overflows). Use :func:`log_elementary_symmetric` for anything but that demonstration.
+    """
+    _check_finite(logits, "logits")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k must be a non-negative int, got {k!r}")
+    x = logits.movedim(dim, -1)
+    if x.shape[-1] == 0:
+        raise ValueError(f"logits has an empty dimension dim={dim}")
+    power_sums = [None] + [torch.exp(p * x).sum(dim=-1) for p in range(1, k + 1)]
+    e = [torch.ones_like(x[..., 0])]
+    for j in range(1, k + 1):
+        acc = torch.zeros_like(e[0])
+        for p in range(1, j + 1):
+            acc = acc + (-1) ** (p - 1) * e[j - p] * power_sums[p]
+        e.append(acc / j)
+    return torch.stack(e, dim=-1).movedim(-1, dim)
+
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,8 +250,303 @@ def lse_bound_slacks(
 # ---------------------------------------------------------------------------------------
 # Softmax entropy and the entropy-invariant scale (chapters 9034, 8823)
 # ---------------------------------------------------------------------------------------
+def softmax_entropy(logits: Tensor, dim: int = -1) -> Tensor:
+    r"""Shannon entropy (nats) of :math:`\mathrm{softmax}(\ell)` along ``dim``, never via ``log p``.
+
+    Chapter *Entropy-invariant softmax* (9034), eq. (eq-entropy-invariant-softmax-identity):
+    :math:`H = \mathrm{lse}(\ell) - \sum_i p_i\ell_i` with :math:`p = \mathrm{softmax}(\ell)`.
+    It is evaluated after a shift by the row maximum, :math:`z = \ell - \max\ell`,
+    as :math:`H = \log S - \sum_i e^{z_i} z_i / S` with :math:`S = \sum_i e^{z_i} \ge 1`, so
+    probabilities that underflow to 0 contribute exactly 0 (the form
+    :math:`-\sum p\log p` gives ``0 * -inf = NaN`` there) and gradients stay finite.
+
+    Masked logits may be ``-inf`` (their ``p_i`` is 0); a row that is entirely ``-inf`` has
+    entropy 0 by convention. ``+inf`` or NaN raise ``ValueError``. float16/bfloat16 inputs are
+    computed in float32 and the result is cast back; dtype and device are preserved.
+    """
+    if not isinstance(logits, Tensor):
+        raise ValueError(f"logits must be a torch.Tensor, got {type(logits).__name__}")
+    if not logits.is_floating_point():
+        raise ValueError(f"logits must be a floating-point tensor, got dtype {logits.dtype}")
+    if logits.dim() == 0:
+        raise ValueError("logits must have at least one dimension")
+    if logits.shape[dim] == 0:
+        raise ValueError(f"logits has an empty dimension dim={dim}")
+    if torch.isnan(logits).any():
+        raise ValueError("logits contains NaN")
+    if torch.isposinf(logits).any():
+        raise ValueError("logits contains +inf")
+    x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+    valid = torch.isfinite(x)
+    zero = torch.zeros((), dtype=x.dtype, device=x.device)
+    # H is shift-invariant, so the shift carries no gradient: detaching it is exact.
+    m = x.detach().amax(dim=dim, keepdim=True)
+    m = torch.where(torch.isfinite(m), m, zero)
+    z = torch.where(valid, x - m, zero)
+    e = torch.where(valid, torch.exp(z), zero)
+    s = e.sum(dim=dim)
+    nonempty = s > 0
+    s_safe = torch.where(nonempty, s, torch.ones_like(s))
+    h = torch.log(s_safe) - (e * z).sum(dim=dim) / s_safe
+    return torch.where(nonempty, h, zero).to(logits.dtype)
+
+
+def entropy_invariant_scale(n, d: int, kappa: float | None = None, base: float = 512):
+    r"""The length-dependent softmax scale :math:`\lambda(n)` of entropy-invariant attention.
+
+    Chapter *Entropy-invariant softmax* (9034, background 8823), eq.
+    (eq-entropy-invariant-softmax-scale): with ``kappa`` given,
+    :math:`\lambda = \kappa\log n / d` (the article's form; its Laplace estimate is
+    :math:`\kappa = 1/0.24`); with ``kappa=None``, the calibrated form
+    :math:`\lambda = \log_{\text{base}} n/\sqrt d`, equal to the usual :math:`1/\sqrt d` at
+    ``n == base`` (the article uses 512).
+
+    ``n`` is the number of keys a query sees (``>= 1``): a Python number (returns a float) or
+    a tensor, e.g. the per-row count of visible keys in causal attention (returns a tensor of
+    ``n``'s floating dtype, float64 for integer tensors, on ``n``'s device).
+    """
+    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+        raise ValueError(f"d must be a positive integer, got {d!r}")
+    if kappa is not None and not (kappa > 0 and math.isfinite(kappa)):
+        raise ValueError(f"kappa must be a finite number > 0, got {kappa!r}")
+    if not (base > 1 and math.isfinite(base)):
+        raise ValueError(f"base must be a finite number > 1, got {base!r}")
+    if isinstance(n, Tensor):
+        nt = n if n.is_floating_point() else n.to(torch.float64)
+        if torch.isnan(nt).any() or (nt < 1).any() or torch.isinf(nt).any():
+            raise ValueError("n must be finite and >= 1")
+        log_n = torch.log(nt)
+    else:
+        if isinstance(n, bool) or not isinstance(n, int | float) or not (1 <= n < math.inf):
+            raise ValueError(f"n must be a finite number >= 1, got {n!r}")
+        log_n = math.log(n)
+    if kappa is None:
+        return log_n / (math.log(base) * math.sqrt(d))
+    return kappa * log_n / d
+
+
+def sphere_mean_field_entropy(n, lam, d: int):
+    r"""Large-``n`` (mean-field) attention entropy for random keys on a sphere.
+
+    Chapter *Entropy-invariant softmax* (8823's model), eq. (eq-entropy-invariant-softmax-mf):
+    queries and keys of norm :math:`\sqrt d`, keys uniform on the sphere, scores
+    :math:`s = \lambda\,q\cdot k = \lambda d\,u` with :math:`u` the cosine of a random angle
+    (density :math:`\propto(1-u^2)^{(d-3)/2}`). Replacing the sums over keys by
+    :math:`n\,\mathbb E` gives
+
+    .. math:: H_{\rm mf} = \log n + \log M(t) - t\,M'(t)/M(t),\qquad t = \lambda d,
+
+    with :math:`M(t) = \mathbb E\,e^{tu} = \Gamma(\nu+1)(2/t)^\nu I_\nu(t)` and
+    :math:`M'/M = I_{\nu+1}(t)/I_\nu(t)`, :math:`\nu = d/2-1` (modified Bessel functions,
+    evaluated exponentially scaled so large ``t`` does not overflow). The approximation
+    ignores the finite-``n`` fluctuation of the sums, so it fails once the softmax
+    concentrates on the few largest scores.
+
+    Arguments are numbers or NumPy arrays (broadcast); returns a NumPy float64 array (0-d
+    for scalars). ``n >= 1``, ``lam >= 0``, ``d >= 2``.
+    """
+    import numpy as np
+    from scipy.special import gammaln, ive
+
+    if isinstance(d, bool) or not isinstance(d, int) or d < 2:
+        raise ValueError(f"d must be an integer >= 2, got {d!r}")
+    n = np.asarray(n, dtype=np.float64)
+    lam = np.asarray(lam, dtype=np.float64)
+    if np.isnan(n).any() or (n < 1).any() or np.isinf(n).any():
+        raise ValueError("n must be finite and >= 1")
+    if np.isnan(lam).any() or (lam < 0).any() or np.isinf(lam).any():
+        raise ValueError("lam must be finite and >= 0")
+    nu = d / 2 - 1
+    t = lam * d
+    small = t < 1e-8
+    ts = np.where(small, 1.0, t)
+    # log M(t) = log Gamma(nu+1) + nu log(2/t) + log I_nu(t); ive(nu, t) = I_nu(t) e^{-t}.
+    log_m = gammaln(nu + 1) + nu * np.log(2 / ts) + np.log(ive(nu, ts)) + ts
+    tm = ts * ive(nu + 1, ts) / ive(nu, ts)
+    # Small t: log M = t^2/(2d) + O(t^4), t M'/M = t^2/d + O(t^4), so H = log n - t^2/(2d).
+    out = np.where(small, -t * t / (2 * d), log_m - tm)
+    return np.log(n) + out
 
 
 # ---------------------------------------------------------------------------------------
 # Argmaxable classes (chapter 9046)
 # ---------------------------------------------------------------------------------------
+def _as_float64(x, name: str) -> Tensor:
+    t = torch.as_tensor(x)
+    if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)):
+        raise ValueError(f"{name} must be a real tensor, got dtype {t.dtype}")
+    t = t.detach().to("cpu", torch.float64)
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return t
+
+
+def _check_classes(W, bias) -> tuple[Tensor, Tensor]:
+    W64 = _as_float64(W, "W")
+    if W64.dim() < 2 or W64.shape[-2] == 0 or W64.shape[-1] == 0:
+        raise ValueError(f"W must have shape (..., n, d) with n, d >= 1, got {tuple(W64.shape)}")
+    if bias is None:
+        b64 = torch.zeros(W64.shape[:-1], dtype=torch.float64)
+    else:
+        b64 = _as_float64(bias, "bias")
+        if b64.shape != W64.shape[:-1]:
+            raise ValueError(
+                f"bias must have shape {tuple(W64.shape[:-1])} (W's shape without d), "
+                f"got {tuple(b64.shape)}"
+            )
+    return W64, b64
+
+
+def _margin_lp(W: Tensor, b: Tensor, k: int) -> float:
+    """Optimal LP margin of class ``k`` (one matrix ``W`` (n, d), biases ``b`` (n,))."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    n, d = W.shape
+    if n == 1:
+        return 1.0
+    Wn, bn = W.numpy(), b.numpy()
+    others = np.arange(n) != k
+    A = Wn[k] - Wn[others]  # (n-1, d)
+    c = bn[k] - bn[others]  # (n-1,)
+    # Variables (z, u, t); maximise t subject to A z + c u >= t, u >= t, |z_j| <= 1, u <= 1.
+    A_ub = np.zeros((n, d + 2))
+    A_ub[:-1, :d] = -A
+    A_ub[:-1, d] = -c
+    A_ub[:, d + 1] = 1.0
+    A_ub[-1, d] = -1.0
+    cost = np.zeros(d + 2)
+    cost[-1] = -1.0
+    res = linprog(
+        cost,
+        A_ub=A_ub,
+        b_ub=np.zeros(n),
+        bounds=[(-1.0, 1.0)] * d + [(0.0, 1.0), (None, 1.0)],
+        method="highs",
+        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+    )
+    if res.status != 0:  # pragma: no cover - the LP is always feasible (t = 0) and bounded
+        raise RuntimeError(f"linprog failed for class {k}: {res.message}")
+    return float(-res.fun)
+
+
+def argmax_margins(W, bias=None) -> Tensor:
+    r"""Exact LP margin of every class: positive iff the class can be the strict argmax.
+
+    Chapter *Unargmaxable words* (9046), eq. (eq-unargmaxable-words-lp). Class :math:`k` is
+    argmaxable iff some :math:`z` gives :math:`(w_k-w_i)\cdot z + (b_k-b_i) > 0` for all
+    :math:`i\ne k`. Homogenising with :math:`u>0` (divide :math:`z` by :math:`u`), this holds
+    iff the linear programme
+
+    .. math:: t^\star = \max t\ \ \text{s.t.}\ (w_k-w_i)\cdot z + (b_k-b_i)\,u \ge t\ (i\ne k),
+              \ u \ge t,\ |z_j|\le 1,\ u\le 1
+
+    has :math:`t^\star > 0`; no bound on :math:`\|z\|` is assumed. ``W`` and ``bias`` are
+    divided by their largest absolute entry first, so :math:`t^\star` is scale-free.
+    Solved with SciPy's HiGHS (feasibility tolerance 1e-10), one LP per class.
+
+    ``W``: (..., n, d); ``bias``: (..., n) or ``None``. Returns float64 margins (..., n) on the
+    CPU. A single class (``n == 1``) is trivially argmaxable (margin 1).
+    """
+    W64, b64 = _check_classes(W, bias)
+    scale = max(float(W64.abs().max()), float(b64.abs().max()) if b64.numel() else 0.0)
+    if scale > 0:
+        W64, b64 = W64 / scale, b64 / scale
+    Wf = W64.reshape(-1, *W64.shape[-2:])
+    bf = b64.reshape(-1, W64.shape[-2])
+    out = torch.empty(bf.shape, dtype=torch.float64)
+    for j in range(Wf.shape[0]):
+        for k in range(Wf.shape[1]):
+            out[j, k] = _margin_lp(Wf[j], bf[j], k)
+    return out.reshape(b64.shape)
+
+
+def argmaxable(W, bias=None, *, tol: float = 1e-9, n_probe: int = 256, seed: int = 0) -> Tensor:
+    r"""Which classes can be the **strict** argmax of :math:`Wz + b` for some input :math:`z`.
+
+    Chapter *Unargmaxable words* (9046), definition (eq-unargmaxable-words-def) decided
+    exactly by the LP of :func:`argmax_margins` (margin ``> tol``). To save LPs, a class is
+    first certified argmaxable if it already wins with a margin ``> tol`` (in the LP's
+    normalisation, so the certificate is a feasible point of the LP) at a probe input:
+    :math:`z = w_k` (which settles every class when all norms are equal and there is no bias),
+    :math:`z = 0` (the largest bias) or one of ``n_probe`` seeded random Gaussian directions.
+    Only the remaining classes get an LP, so the answer does not depend on the probes.
+
+    ``W``: (..., n, d); ``bias``: (..., n) or ``None``. Returns a bool tensor (..., n) on the
+    CPU. Ties never count: with no bias every class ties at :math:`z = 0`.
+    """
+    if not (tol >= 0 and math.isfinite(tol)):
+        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    if isinstance(n_probe, bool) or not isinstance(n_probe, int) or n_probe < 0:
+        raise ValueError(f"n_probe must be a non-negative integer, got {n_probe!r}")
+    W64, b64 = _check_classes(W, bias)
+    scale = max(float(W64.abs().max()), float(b64.abs().max()) if b64.numel() else 0.0)
+    if scale > 0:
+        W64, b64 = W64 / scale, b64 / scale
+    n, d = W64.shape[-2:]
+    Wf = W64.reshape(-1, n, d)
+    bf = b64.reshape(-1, n)
+    gen = torch.Generator().manual_seed(seed)
+    out = torch.zeros(bf.shape, dtype=torch.bool)
+    for j in range(Wf.shape[0]):
+        Wj, bj = Wf[j], bf[j]
+        if n == 1:
+            out[j] = True
+            continue
+        # Probe inputs (z, u): z = w_k for every k, and random directions; u = 1 (bias on).
+        rand = torch.randn(n_probe, d, generator=gen, dtype=torch.float64)
+        probes = torch.cat([Wj, rand])
+        probes = probes / probes.abs().amax(dim=1, keepdim=True).clamp_min(1e-300)
+        probes = torch.cat([probes, torch.zeros(1, d, dtype=torch.float64)])
+        scores = probes @ Wj.T + bj  # (P, n)
+        top2 = scores.topk(2, dim=1)
+        win_margin = torch.minimum(top2.values[:, 0] - top2.values[:, 1], torch.ones(()))
+        certified = torch.zeros(n, dtype=torch.bool)
+        ok = win_margin > tol
+        certified[top2.indices[ok, 0]] = True
+        for k in torch.nonzero(~certified).flatten().tolist():
+            certified[k] = _margin_lp(Wj, bj, k) > tol
+        out[j] = certified
+    return out.reshape(b64.shape)
+
+
+def min_norm_in_hull(points, *, iters: int = 10_000, tol: float = 1e-12):
+    r"""Minimum-norm point of the convex hull of the rows of ``points``, by Frank–Wolfe.
+
+    Chapter *Unargmaxable words* (9046), eq. (eq-unargmaxable-words-minnorm): the article's
+    test computes :math:`\min_{\alpha\in\Delta}\|\sum_i\alpha_i\,\Delta w_i\|` with
+    :math:`\Delta w_i = w_k - w_i`; it is 0 iff class :math:`k` (no bias) is not argmaxable.
+    Frank–Wolfe with exact line search on :math:`\tfrac12\|x\|^2` (Gilbert's algorithm): move
+    toward the vertex :math:`v = \arg\min_i \langle D_i, x\rangle`. Stops when the duality gap
+    :math:`\langle x, x - v\rangle` (at least :math:`\tfrac12(\|x\|^2 - \|x^\star\|^2)`) is
+    ``<= tol`` or after ``iters`` steps. Convergence is sublinear in general, so a returned
+    norm of ``1e-6`` means "0 up to the solver", not a verdict — use :func:`argmaxable`.
+
+    ``points``: (m, d). Returns ``(norm, alpha, gap)``: float, float64 tensor (m,) of simplex
+    weights, and the final duality gap.
+    """
+    D = _as_float64(points, "points")
+    if D.dim() != 2 or D.shape[0] == 0 or D.shape[1] == 0:
+        raise ValueError(f"points must have shape (m, d) with m, d >= 1, got {tuple(D.shape)}")
+    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 1:
+        raise ValueError(f"iters must be a positive integer, got {iters!r}")
+    if not (tol >= 0 and math.isfinite(tol)):
+        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    m = D.shape[0]
+    i0 = int(D.norm(dim=1).argmin())
+    alpha = torch.zeros(m, dtype=torch.float64)
+    alpha[i0] = 1.0
+    x = D[i0].clone()
+    gap = math.inf
+    for _ in range(iters):
+        g = D @ x
+        i = int(g.argmin())
+        gap = float(x @ x - g[i])
+        if gap <= tol:
+            break
+        step = x - D[i]
+        gamma = min(max(float(x @ step) / float(step @ step), 0.0), 1.0)
+        x = x - gamma * step
+        alpha *= 1 - gamma
+        alpha[i] += gamma
+    return float(x.norm()), alpha, gap

@@ -105,11 +105,11 @@ def test_table_emits_ledger_records(ch, monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
     ch.claim("a", 1.0, equals=1.0, rtol=1e-12, why="float64")
     ch.claim("b", 0.1, between=(0, 1), why="exact")
-    records = ch.table()
+    assert ch.table() is None
     (bundle,) = shown
     payload = bundle[CLAIMS_MIME]
     assert payload["chapter"] == "test-chapter"
-    assert [r["name"] for r in payload["claims"]] == ["a", "b"] == [r["name"] for r in records]
+    assert [r["name"] for r in payload["claims"]] == ["a", "b"]
     assert payload["claims"][1]["reference_text"] == "[0, 1]"
     assert "<table" in bundle["text/html"] and "claim-pass" in bundle["text/html"]
 
