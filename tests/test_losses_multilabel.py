@@ -1,0 +1,196 @@
+"""Tests of the multi-label softmax-CE family in lib.losses (chapters 7359 and 9064)."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib.losses import multilabel_ce, soft_multilabel_ce, sparse_multilabel_ce
+
+F64 = torch.float64
+
+
+def _data(shape=(6, 9), seed=0, scale=2.0, p=0.3):
+    g = torch.Generator().manual_seed(seed)
+    s = scale * torch.randn(*shape, generator=g, dtype=F64)
+    y = (torch.rand(*shape, generator=g) < p).to(F64)
+    return s, y
+
+
+def _pairwise(s, y):
+    """The unfactorised form: one exponential per required inequality (neg < pos, neg < 0 < pos)."""
+    out = []
+    for row, lab in zip(s.reshape(-1, s.shape[-1]), y.reshape(-1, y.shape[-1]), strict=True):
+        pos, neg = row[lab == 1], row[lab == 0]
+        total = 1 + (neg[:, None] - pos[None, :]).exp().sum() + neg.exp().sum() + (-pos).exp().sum()
+        out.append(torch.log(total))
+    return torch.stack(out).reshape(s.shape[:-1])
+
+
+def _to_index(y, pad=-1):
+    P = max(int(y.sum(-1).max()), 1)
+    idx = torch.full(y.shape[:-1] + (P,), pad, dtype=torch.long)
+    flat_i, flat_y = idx.view(-1, P), y.reshape(-1, y.shape[-1])
+    for r in range(flat_y.shape[0]):
+        p = flat_y[r].nonzero().flatten()
+        flat_i[r, : len(p)] = p
+    return idx
+
+
+def test_factorised_equals_pairwise_double_sum():
+    s, y = _data((4, 3, 10))
+    torch.testing.assert_close(multilabel_ce(s, y, reduction="none"), _pairwise(s, y), rtol=1e-13, atol=0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 30), st.floats(0.1, 8.0))
+def test_bce_upper_bounds_zlpr(seed, n, scale):
+    s, y = _data((3, n), seed=seed, scale=scale)
+    bce = F.binary_cross_entropy_with_logits(s, y, reduction="none").sum(-1)
+    zlpr = multilabel_ce(s, y, reduction="none")
+    assert (bce - zlpr >= -1e-12).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 20))
+def test_soft_equals_hard_and_sparse_equals_dense(seed, n):
+    s, y = _data((2, 3, n), seed=seed)
+    hard = multilabel_ce(s, y, reduction="none")
+    torch.testing.assert_close(soft_multilabel_ce(s, y, reduction="none"), hard, rtol=1e-14, atol=1e-14)
+    torch.testing.assert_close(sparse_multilabel_ce(s, _to_index(y), reduction="none"), hard, rtol=1e-14, atol=1e-14)
+    torch.testing.assert_close(multilabel_ce(s, y.bool(), reduction="none"), hard, rtol=0, atol=0)
+    torch.testing.assert_close(multilabel_ce(s, y.long(), reduction="none"), hard, rtol=0, atol=0)
+
+
+def test_soft_minimiser_is_sigmoid_of_twice_the_logit():
+    g = torch.Generator().manual_seed(5)
+    t = 0.01 + 0.98 * torch.rand(4, 8, generator=g, dtype=F64)
+    s_star = (0.5 * torch.logit(t)).requires_grad_()
+    loss = soft_multilabel_ce(s_star, t, reduction="sum")
+    (grad,) = torch.autograd.grad(loss, s_star)
+    assert grad.abs().max().item() < 1e-14
+    min_value = 2 * torch.log1p(torch.sqrt(t * (1 - t)).sum(-1))
+    torch.testing.assert_close(soft_multilabel_ce(s_star.detach(), t, reduction="none"), min_value, rtol=1e-14, atol=0)
+    # a perturbation raises the loss (convexity: the stationary point is the minimum)
+    bumped = soft_multilabel_ce(s_star.detach() + 1e-3 * torch.randn(4, 8, generator=g, dtype=F64), t, reduction="none")
+    assert (bumped > min_value).all()
+
+
+def test_gradcheck_float64():
+    s, y = _data((3, 7), seed=7)
+    mask = torch.ones(3, 7, dtype=torch.bool)
+    mask[0, :2] = False
+    s.requires_grad_()
+    assert torch.autograd.gradcheck(lambda v: multilabel_ce(v, y, mask, reduction="none"), (s,))
+    t = (0.05 + 0.9 * torch.rand(3, 7, dtype=F64)).requires_grad_()
+    assert torch.autograd.gradcheck(lambda v, w: soft_multilabel_ce(v, w, mask, reduction="none"), (s, t))
+    assert torch.autograd.gradcheck(lambda v: sparse_multilabel_ce(v, _to_index(y), reduction="none"), (s,))
+
+
+def test_masking_deletes_positions_and_all_masked_row_is_zero():
+    s, y = _data((3, 6), seed=8)
+    mask = torch.ones(3, 6, dtype=torch.bool)
+    mask[0, [1, 4]] = False
+    mask[2] = False
+    s.requires_grad_()
+    for fn in (multilabel_ce, soft_multilabel_ce):
+        loss = fn(s, y, mask, reduction="none")
+        keep = mask[0]
+        torch.testing.assert_close(loss[0], fn(s[0, keep], y[0, keep], reduction="none"), rtol=1e-15, atol=0)
+        assert loss[2].item() == 0.0
+        (grad,) = torch.autograd.grad(loss.sum(), s)
+        assert torch.isfinite(grad).all() and (grad[2] == 0).all() and (grad[0, [1, 4]] == 0).all()
+    # a broadcast mask over the label dim
+    torch.testing.assert_close(
+        multilabel_ce(s, y, mask[0], reduction="none"),
+        multilabel_ce(s[:, mask[0]], y[:, mask[0]], reduction="none"),
+        rtol=1e-15,
+        atol=0,
+    )
+
+
+def test_soft_masking_with_huge_negative_logits():
+    s = torch.tensor([[1.0, -2.0, -1e7]], dtype=F64)
+    t = torch.tensor([[0.8, 0.1, 0.0]], dtype=F64)
+    mask = torch.tensor([[True, True, False]])
+    ref = soft_multilabel_ce(s[:, :2], t[:, :2], reduction="none")
+    torch.testing.assert_close(soft_multilabel_ce(s, t, mask, reduction="none"), ref, rtol=1e-15, atol=0)
+
+
+def test_rows_without_positives_or_negatives():
+    s = torch.tensor([[1.0, -2.0], [3.0, 0.5]], dtype=F64)
+    y = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=F64)
+    loss = multilabel_ce(s, y, reduction="none")
+    torch.testing.assert_close(loss[0], torch.log1p(s[0].exp().sum()), rtol=1e-15, atol=0)
+    torch.testing.assert_close(loss[1], torch.log1p((-s[1]).exp().sum()), rtol=1e-15, atol=0)
+    empty = torch.empty(2, 0, dtype=torch.long)
+    torch.testing.assert_close(sparse_multilabel_ce(s, empty, reduction="none"), loss.new_tensor([loss[0].item(), torch.log1p(s[1].exp().sum()).item()]))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+@pytest.mark.parametrize("fn", ["hard", "soft", "sparse"])
+def test_extreme_logits_finite(dtype, fn):
+    s = torch.tensor([[1e4, -1e4, 0.0, 5.0, -1e4], [-1e4, 1e4, 3.0, 1.0, 1e4]], dtype=dtype, requires_grad=True)
+    y = torch.tensor([[1, 1, 0, 0, 0], [0, 1, 0, 1, 0]], dtype=dtype)
+    mask = torch.tensor([[True, True, True, True, False], [True] * 5])
+    if fn == "hard":
+        loss = multilabel_ce(s, y, mask, reduction="none")
+    elif fn == "soft":
+        loss = soft_multilabel_ce(s, y * 0.9 + 0.05, mask, reduction="none")
+    else:
+        loss = sparse_multilabel_ce(s, _to_index(y.float()), reduction="none")
+    assert loss.dtype == dtype and torch.isfinite(loss).all()
+    (grad,) = torch.autograd.grad(loss.float().sum(), s)
+    assert grad.dtype == dtype and torch.isfinite(grad).all()
+    if fn == "hard":  # row 0: positive at -1e4 costs 1e4; the rest is O(10)
+        assert abs(loss[0].float().item() - 1e4) < 0.01 * 1e4
+
+
+def test_reductions_over_leading_dims():
+    s, y = _data((2, 3, 5), seed=9)
+    none = multilabel_ce(s, y, reduction="none")
+    assert none.shape == (2, 3)
+    torch.testing.assert_close(multilabel_ce(s, y), none.mean())
+    torch.testing.assert_close(multilabel_ce(s, y, reduction="sum"), none.sum())
+    assert multilabel_ce(s[0, 0], y[0, 0], reduction="none").shape == ()
+
+
+def test_bad_input():
+    s, y = _data((2, 4))
+    with pytest.raises(ValueError, match="targets"):
+        multilabel_ce(s, y[:, :3])
+    with pytest.raises(ValueError, match="targets"):
+        multilabel_ce(s, y * 2)
+    with pytest.raises(ValueError, match="targets"):
+        multilabel_ce(s, y - 1)
+    with pytest.raises(ValueError, match="targets"):
+        multilabel_ce(s, y * 0.5)
+    with pytest.raises(ValueError, match="targets"):
+        soft_multilabel_ce(s, y + 0.5)
+    with pytest.raises(ValueError, match="targets"):
+        soft_multilabel_ce(s, y * math.nan)
+    with pytest.raises(ValueError, match="label dimension"):
+        multilabel_ce(torch.zeros(2, 0), torch.zeros(2, 0))
+    with pytest.raises(ValueError, match="label dimension"):
+        sparse_multilabel_ce(torch.zeros(2, 0), torch.zeros(2, 1, dtype=torch.long))
+    with pytest.raises(ValueError, match="logits"):
+        multilabel_ce(s * math.nan, y)
+    with pytest.raises(ValueError, match="logits"):
+        multilabel_ce(torch.ones(2, 4, dtype=torch.long), y)
+    with pytest.raises(ValueError, match="reduction"):
+        multilabel_ce(s, y, reduction="avg")
+    with pytest.raises(ValueError, match="mask"):
+        multilabel_ce(s, y, torch.ones(3, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match="mask"):
+        multilabel_ce(s, y, torch.full((2, 4), 0.5))
+    with pytest.raises(ValueError, match="positive_index"):
+        sparse_multilabel_ce(s, torch.tensor([[0, 4], [1, -1]]))
+    with pytest.raises(ValueError, match="positive_index"):
+        sparse_multilabel_ce(s, torch.tensor([[0, 0], [1, -1]]))
+    with pytest.raises(ValueError, match="positive_index"):
+        sparse_multilabel_ce(s, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="positive_index"):
+        sparse_multilabel_ce(s, torch.tensor([[0.0], [1.0]]))
