@@ -7,6 +7,8 @@ Sections follow the chapters that use them.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -250,3 +252,225 @@ def sparse_multilabel_ce(
 # ---------------------------------------------------------------------------------------
 # TaiLr (9526) and InfoNCE / FlatNCE (8586)
 # ---------------------------------------------------------------------------------------
+def _tn_check_reduction(reduction: str) -> None:
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+
+
+def _tn_unit_float(value, name: str) -> float:
+    """``value`` as a Python float in [0, 1], or ``ValueError`` naming ``name``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} must be a real number in [0, 1], got {value!r}") from None
+    if not (0.0 <= v <= 1.0):
+        raise ValueError(f"{name} must be in [0, 1], got {v}")
+    return v
+
+
+def _tn_scores_and_index(
+    x: Tensor, index: Tensor, xname: str, iname: str, min_k: int
+) -> tuple[Tensor, Tensor]:
+    """Validate ``x [..., K]`` and ``index [...]`` (an integer class index per row).
+
+    Returns ``x`` upcast to float32 if it is float16/bfloat16 (the callers compute in at
+    least float32 and cast the result back) and ``index`` as int64.
+    """
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        got = x.dtype if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"{xname} must be a floating-point torch.Tensor, got {got}")
+    if x.dim() < 1 or x.shape[-1] < min_k:
+        why = " (the positive and at least one negative)" if min_k == 2 else ""
+        raise ValueError(
+            f"{xname} must have at least {min_k} entries along its last dimension{why}, "
+            f"got shape {tuple(x.shape)}"
+        )
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{xname} must be finite (it contains NaN or ±inf)")
+    if not isinstance(index, Tensor) or index.is_floating_point() or index.is_complex():
+        got = index.dtype if isinstance(index, Tensor) else type(index).__name__
+        raise ValueError(f"{iname} must be an integer torch.Tensor, got {got}")
+    if index.dtype == torch.bool:
+        raise ValueError(f"{iname} must be an integer torch.Tensor, got torch.bool")
+    if index.shape != x.shape[:-1]:
+        raise ValueError(
+            f"{iname} must have shape {tuple(x.shape[:-1])} (that of {xname} without its "
+            f"last dimension), got {tuple(index.shape)}"
+        )
+    k = x.shape[-1]
+    if index.numel() and (int(index.min()) < 0 or int(index.max()) >= k):
+        raise ValueError(f"{iname} must lie in [0, {k - 1}], got values outside")
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
+    return x, index.long()
+
+
+def _tn_reduce(loss: Tensor, reduction: str, dtype: torch.dtype) -> Tensor:
+    if reduction == "mean":
+        if loss.numel() == 0:
+            raise ValueError("reduction='mean' needs at least one sample, got an empty batch")
+        loss = loss.mean()
+    elif reduction == "sum":
+        loss = loss.sum()
+    return loss.to(dtype)
+
+
+def _tailr_log_mix(logp: Tensor, gamma: float) -> Tensor:
+    r""":math:`\log(\gamma + (1-\gamma)p)` from :math:`\log p`, accurate for every ``gamma``.
+
+    With :math:`u = (1-\gamma)(1-p)` the argument is :math:`1-u`: for :math:`u \le 1/2` use
+    ``log1p(-u)`` (no cancellation as ``gamma -> 1`` or ``p -> 1``; ``1 - p`` is
+    ``-expm1(log p)``); otherwise the argument is below 1/2 and
+    ``logaddexp(log gamma, log(1-gamma) + log p)`` is accurate (and finite as ``p -> 0``).
+    """
+    if gamma == 0.0:
+        return logp
+    if gamma == 1.0:
+        return torch.zeros_like(logp)
+    u = (1.0 - gamma) * -torch.expm1(logp)
+    near_one = u <= 0.5
+    a = torch.log1p(-torch.where(near_one, u, torch.zeros_like(u)))
+    b = torch.logaddexp(torch.full_like(logp, math.log(gamma)), math.log1p(-gamma) + logp)
+    return torch.where(near_one, a, b)
+
+
+def _tailr_weight_from_logp(logp: Tensor, gamma: float, min_weight: float) -> Tensor:
+    with torch.no_grad():
+        return torch.exp(logp - _tailr_log_mix(logp, gamma)).clamp(min=min_weight, max=1.0)
+
+
+def tailr_weight(logits: Tensor, target: Tensor, gamma: float, min_weight: float = 0.0) -> Tensor:
+    r"""TaiLr's per-sample weight :math:`\max\bigl(b, w_\gamma(p)\bigr)`, detached.
+
+    Chapter *Over-confidence of cross-entropy: TaiLr* (kexue.fm/archives/9526), eq.
+    (tailr-weight): :math:`w_\gamma(p) = p / (\gamma + (1-\gamma)p) \in [p, 1]` with
+    :math:`p = \mathrm{softmax}(\text{logits})_{\text{target}}`, floored at ``min_weight``
+    :math:`= b`. ``logits [..., C]`` (classes last), ``target [...]``; returns ``[...]``
+    without gradient, dtype of ``logits``. ``gamma = 0`` gives 1 (cross-entropy),
+    ``gamma = 1`` gives ``p``.
+    """
+    gamma = _tn_unit_float(gamma, "gamma")
+    min_weight = _tn_unit_float(min_weight, "min_weight")
+    work, target = _tn_scores_and_index(logits, target, "logits", "target", 1)
+    logp = torch.log_softmax(work, dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    return _tailr_weight_from_logp(logp, gamma, min_weight).to(logits.dtype)
+
+
+def tailr_loss(
+    logits: Tensor,
+    target: Tensor,
+    gamma: float,
+    min_weight: float = 0.0,
+    mode: str = "closed",
+    reduction: str = "mean",
+) -> Tensor:
+    r"""TaiLr loss of Ji et al. (2023), in closed form or as a stop-gradient weighted NLL.
+
+    Chapter *Over-confidence of cross-entropy: TaiLr* (kexue.fm/archives/9526).
+
+    * ``mode="closed"``, eq. (tailr-loss):
+      :math:`\mathcal L_\gamma = -\log\bigl(\gamma + (1-\gamma)p\bigr)/(1-\gamma)`, with
+      :math:`p = \mathrm{softmax}(\text{logits})_{\text{target}}`. ``gamma = 0`` is exactly
+      cross-entropy; ``gamma = 1`` is the limit :math:`1 - p` (eq. (tailr-limit)); values of
+      ``gamma`` close to 1 are computed without cancellation (no division ``0/0``). Its
+      gradient is :math:`w_\gamma(p)` times that of cross-entropy (eq. (tailr-grad)).
+      ``min_weight`` must be 0 here (a floored weight has no simple primitive).
+    * ``mode="weighted"``, eq. (tailr-sg): :math:`-\mathrm{sg}[\max(b, w_\gamma(p))]\log p`
+      with :math:`b` = ``min_weight`` (the form the paper's code trains with). Same gradient
+      as the closed form when ``min_weight = 0``; its *value* is not the closed form's.
+
+    ``logits [..., C]`` (classes last), ``target [...]`` integer in ``[0, C)``;
+    ``reduction`` is ``"none" | "mean" | "sum"`` over the leading dimensions. float16 and
+    bfloat16 inputs are computed in float32 and the result is cast back.
+    """
+    gamma = _tn_unit_float(gamma, "gamma")
+    min_weight = _tn_unit_float(min_weight, "min_weight")
+    if mode not in ("closed", "weighted"):
+        raise ValueError(f"mode must be 'closed' or 'weighted', got {mode!r}")
+    if mode == "closed" and min_weight != 0.0:
+        raise ValueError("min_weight must be 0 with mode='closed' (use mode='weighted')")
+    _tn_check_reduction(reduction)
+    work, target = _tn_scores_and_index(logits, target, "logits", "target", 1)
+    logp = torch.log_softmax(work, dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
+    if mode == "weighted":
+        loss = -_tailr_weight_from_logp(logp, gamma, min_weight) * logp
+    elif gamma == 1.0:
+        loss = -torch.expm1(logp)
+    else:
+        loss = -_tailr_log_mix(logp, gamma) / (1.0 - gamma)
+    return _tn_reduce(loss, reduction, logits.dtype)
+
+
+def expected_calibration_error(
+    probs: Tensor, target: Tensor, n_bins: int = 15, dim: int = -1
+) -> Tensor:
+    r"""Expected calibration error with ``n_bins`` equal-width confidence bins.
+
+    Chapter *Over-confidence of cross-entropy: TaiLr*, eq. (tailr-ece):
+    :math:`\mathrm{ECE} = \sum_b \frac{|B_b|}{n}\,\bigl|\mathrm{acc}(B_b) -
+    \mathrm{conf}(B_b)\bigr|`, where the confidence is :math:`\max_c p_c` and bin
+    :math:`b` holds confidences in :math:`((b-1)/B, b/B]`. ``probs [..., C]`` along ``dim``
+    (rows summing to 1), ``target [...]``; returns a 0-d tensor in ``[0, 1]``.
+    """
+    if not isinstance(probs, Tensor) or not probs.is_floating_point():
+        raise ValueError("probs must be a floating-point torch.Tensor")
+    if not isinstance(n_bins, int) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    probs = probs.movedim(dim, -1)
+    work, target = _tn_scores_and_index(probs, target, "probs", "target", 1)
+    if (work < 0).any() or (work > 1).any():
+        raise ValueError("probs must lie in [0, 1]")
+    if ((work.sum(-1) - 1).abs() > 1e-3).any():
+        raise ValueError(f"probs must sum to 1 along dim={dim}")
+    if target.numel() == 0:
+        raise ValueError("target is empty: the ECE of no samples is undefined")
+    conf, pred = work.reshape(-1, work.shape[-1]).max(dim=-1)
+    correct = (pred == target.reshape(-1)).to(conf.dtype)
+    bins = torch.clamp(torch.ceil(conf * n_bins).long() - 1, 0, n_bins - 1)
+    count = conf.new_zeros(n_bins).index_add_(0, bins, torch.ones_like(conf))
+    gap = conf.new_zeros(n_bins).index_add_(0, bins, correct - conf)
+    return (gap.abs().sum() / count.sum()).to(probs.dtype)
+
+
+def _nce_log_xi(scores: Tensor, index: Tensor) -> Tensor:
+    r""":math:`\log\xi = \mathrm{lse}_{i\ne t}(s_i - s_t)` along the last dimension."""
+    pos = scores.gather(-1, index.unsqueeze(-1))
+    is_pos = torch.zeros_like(scores, dtype=torch.bool).scatter_(-1, index.unsqueeze(-1), True)
+    return torch.logsumexp((scores - pos).masked_fill(is_pos, float("-inf")), dim=-1)
+
+
+def info_nce(scores: Tensor, positive_index: Tensor, reduction: str = "mean") -> Tensor:
+    r"""InfoNCE (cross-entropy over candidates) computed in the log domain.
+
+    Chapter *FlatNCE and floating-point error* (kexue.fm/archives/8586), eq. (flatnce-ce):
+    :math:`-\log\bigl(e^{s_t}/\sum_i e^{s_i}\bigr) = \log(1+\xi)` with
+    :math:`\xi = \sum_{i\ne t} e^{s_i - s_t}`, evaluated as
+    ``logaddexp(log xi, 0)`` from :math:`\log\xi = \mathrm{lse}_{i\ne t}(s_i - s_t)`. Unlike
+    ``lse(s) - s_t`` it never forms :math:`1 + \xi`, so a small :math:`\xi` (a well-separated
+    positive) keeps its relative accuracy in the value and in the gradient.
+
+    ``scores [..., K]`` (candidates last, ``K >= 2``: at least one negative),
+    ``positive_index [...]`` integer in ``[0, K)``; ``reduction`` ``"none" | "mean" | "sum"``.
+    float16/bfloat16 are computed in float32 and cast back.
+    """
+    _tn_check_reduction(reduction)
+    work, index = _tn_scores_and_index(scores, positive_index, "scores", "positive_index", 2)
+    log_xi = _nce_log_xi(work, index)
+    return _tn_reduce(torch.logaddexp(log_xi, torch.zeros_like(log_xi)), reduction, scores.dtype)
+
+
+def flatnce(scores: Tensor, positive_index: Tensor, reduction: str = "mean") -> Tensor:
+    r"""FlatNCE of Chen et al. (2021) in Su's primitive form :math:`\log\xi`.
+
+    Chapter *FlatNCE and floating-point error* (kexue.fm/archives/8586), eq.
+    (flatnce-primitive): :math:`\log\sum_{i\ne t} e^{s_i - s_t} =
+    \mathrm{lse}_{i\ne t}(s_i) - s_t`, whose gradient is that of the paper's
+    :math:`\xi/\mathrm{sg}(\xi)` (value 1). It can be negative and is unbounded below.
+
+    ``scores [..., K]`` (candidates last, ``K >= 2``: the log-sum over no negatives would be
+    :math:`-\infty`), ``positive_index [...]`` integer in ``[0, K)``; ``reduction``
+    ``"none" | "mean" | "sum"``. float16/bfloat16 are computed in float32 and cast back.
+    """
+    _tn_check_reduction(reduction)
+    work, index = _tn_scores_and_index(scores, positive_index, "scores", "positive_index", 2)
+    return _tn_reduce(_nce_log_xi(work, index), reduction, scores.dtype)
