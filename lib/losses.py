@@ -242,6 +242,193 @@ def sparse_multilabel_ce(
 # ---------------------------------------------------------------------------------------
 # GlobalPointer symmetric KL (9039) and the n-tasks-of-m-classes attempt (9158)
 # ---------------------------------------------------------------------------------------
+def _kl_nm_compute_dtype(x: Tensor) -> torch.dtype:
+    """float16/bfloat16 are computed in float32 (their exponent range is too small)."""
+    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+
+
+def _kl_nm_check_tensor(x, name: str) -> None:
+    if not isinstance(x, Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+
+
+def symmetric_kl_softmax(s: Tensor, t: Tensor, dim: int = -1) -> Tensor:
+    r"""Symmetric KL :math:`KL(p\|q)+KL(q\|p)` of ``p = softmax(s)``, ``q = softmax(t)``.
+
+    Chapter *GlobalPointer "KL divergence"*, eq. (eq-globalpointer-kl-softmax):
+    :math:`D = \sum_i (p_i-q_i)(s_i-t_i) = \langle \mathrm{softmax}(s)-\mathrm{softmax}(t),
+    s-t\rangle`. The logit difference is taken after centring by the log-partition
+    (``log_softmax(s) - log_softmax(t)``, the same number, eq. step 2), so a large common
+    shift of ``s`` or ``t`` adds no rounding error. Reduces ``dim``; dtype and device are
+    preserved (float16/bfloat16 are computed in float32).
+
+    Masked classes: a class that is ``-inf`` in *both* ``s`` and ``t`` has probability 0
+    under both and contributes 0 (with zero gradient). ``-inf`` in only one of them makes
+    the divergence infinite and raises ``ValueError``, as do NaN, ``+inf``, a row with no
+    finite logit, a shape mismatch and an empty ``dim``.
+    """
+    _kl_nm_check_tensor(s, "s")
+    _kl_nm_check_tensor(t, "t")
+    if s.shape != t.shape:
+        raise ValueError(f"s and t must have the same shape, got {tuple(s.shape)} and {tuple(t.shape)}")
+    if s.dim() == 0 or s.shape[dim] == 0:
+        raise ValueError(f"s has an empty (or no) dimension dim={dim}")
+    for name, x in (("s", s), ("t", t)):
+        if torch.isnan(x).any() or (x == float("inf")).any():
+            raise ValueError(f"{name} contains NaN or +inf")
+    s_off, t_off = torch.isneginf(s), torch.isneginf(t)
+    if (s_off != t_off).any():
+        raise ValueError("s and t must be -inf at the same positions (otherwise the divergence is infinite)")
+    if s_off.all(dim=dim).any():
+        raise ValueError(f"s has a row with no finite logit along dim={dim}")
+    cd = _kl_nm_compute_dtype(s)
+    s32, t32 = s.to(cd), t.to(cd)
+    log_p = torch.log_softmax(s32, dim=dim)
+    log_q = torch.log_softmax(t32, dim=dim)
+    # A class off in both has p = q = 0; its log-ratio (-inf) - (-inf) is set to 0.
+    log_ratio = torch.where(s_off, 0.0, log_p - log_q)
+    d = (log_p.exp() - log_q.exp()) * log_ratio
+    return d.sum(dim=dim).to(s.dtype)
+
+
+def symmetric_kl_sigmoid(s: Tensor, t: Tensor, mask: Tensor | None = None, *, dim: int = -1) -> Tensor:
+    r"""GlobalPointer's divergence :math:`D_{\rm GP}(s,t)=\sum_i(\sigma(s_i)-\sigma(t_i))(s_i-t_i)`.
+
+    Chapter *GlobalPointer "KL divergence"*, eq. (eq-globalpointer-kl-gp): the sum over labels
+    of the symmetric KL of the Bernoulli pairs :math:`[\sigma(s_i), 1-\sigma(s_i)]` and
+    :math:`[\sigma(t_i), 1-\sigma(t_i)]` (eq. eq-globalpointer-kl-bernoulli). Each term is
+    computed as :math:`\sigma(a)\,\sigma(-b)\,(1-e^{-|s_i-t_i|})\,|s_i-t_i|` with
+    :math:`a=\max(s_i,t_i)`, :math:`b=\min(s_i,t_i)` — the same number, but every factor is
+    in :math:`[0, 1]` or is :math:`|s_i-t_i|`, so nothing overflows and the relative error
+    stays at a few ulps even when :math:`s_i\approx t_i` (where the plain difference of
+    sigmoids cancels).
+
+    ``mask`` (bool or 0/1, broadcastable to ``s``; ``True`` = keep) removes positions: they
+    contribute 0 with zero gradient whatever their values (``-inf``, ``-1e12``, NaN), and an
+    all-masked row gives 0. Kept positions must be finite. Reduces ``dim`` (flatten
+    GlobalPointer's ``(heads, L, L)`` into it); dtype and device are preserved
+    (float16/bfloat16 are computed in float32; a float16 *total* above 65504 is not
+    representable and becomes ``inf``).
+    """
+    _kl_nm_check_tensor(s, "s")
+    _kl_nm_check_tensor(t, "t")
+    if s.shape != t.shape:
+        raise ValueError(f"s and t must have the same shape, got {tuple(s.shape)} and {tuple(t.shape)}")
+    if s.dim() == 0 or s.shape[dim] == 0:
+        raise ValueError(f"s has an empty (or no) dimension dim={dim}")
+    if mask is None:
+        keep = torch.ones_like(s, dtype=torch.bool)
+    else:
+        if not isinstance(mask, Tensor):
+            raise ValueError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
+        if mask.dtype != torch.bool:
+            if not ((mask == 0) | (mask == 1)).all():
+                raise ValueError("mask must be boolean (or hold only 0 and 1; True/1 = keep)")
+            mask = mask != 0
+        try:
+            if torch.broadcast_shapes(mask.shape, s.shape) != s.shape:
+                raise RuntimeError
+        except RuntimeError:
+            raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to s's shape {tuple(s.shape)}") from None
+        keep = mask.expand(s.shape)
+    for name, x in (("s", s), ("t", t)):
+        if (keep & ~torch.isfinite(x)).any():
+            raise ValueError(f"{name} must be finite at unmasked positions")
+    cd = _kl_nm_compute_dtype(s)
+    s32 = torch.where(keep, s.to(cd), 0.0)
+    t32 = torch.where(keep, t.to(cd), 0.0)
+    a, b = torch.maximum(s32, t32), torch.minimum(s32, t32)
+    gap = a - b
+    d = torch.sigmoid(a) * torch.sigmoid(-b) * (-torch.expm1(-gap)) * gap
+    return torch.where(keep, d, 0.0).sum(dim=dim).to(s.dtype)
+
+
+def _kl_nm_check_nm(S, T) -> None:
+    _kl_nm_check_tensor(S, "S")
+    _kl_nm_check_tensor(T, "T")
+    if S.shape != T.shape:
+        raise ValueError(f"S and T must have the same shape, got {tuple(S.shape)} and {tuple(T.shape)}")
+    if S.dim() < 2:
+        raise ValueError(f"S must have shape [..., n, m], got {tuple(S.shape)}")
+    if S.shape[-1] < 2:
+        raise ValueError(f"S needs m >= 2 classes in its last dimension, got m={S.shape[-1]}")
+    if S.shape[-2] == 0:
+        raise ValueError("S has no tasks (n = 0)")
+    if not torch.isfinite(S).all():
+        raise ValueError("S must be finite")
+    if torch.isnan(T).any() or (T < 0).any() or (T > 1).any():
+        raise ValueError("T must lie in [0, 1]")
+    cd = _kl_nm_compute_dtype(T)
+    rows = T.to(cd).sum(dim=-1)
+    tol = 10 * T.shape[-1] * torch.finfo(T.dtype).eps
+    if not (((rows - 1).abs() <= tol) | (rows.abs() <= tol)).all():
+        raise ValueError("every row of T must sum to 1 (or be all zero: an ignored padding row)")
+
+
+def _kl_nm_lse_others(s: Tensor) -> Tensor:
+    r""":math:`\log\sum_{k\ne j} e^{s_k}` for every ``j`` along the last dim, in O(m).
+
+    For ``j`` not the arg-max, ``softmax_j <= 1/2`` and :math:`\mathrm{lse}(s)+\log(1-
+    \mathrm{softmax}_j)` is accurate; for the arg-max the lse of the other entries is taken
+    directly (the subtraction would cancel there).
+    """
+    lse = torch.logsumexp(s, dim=-1, keepdim=True)
+    top = s.argmax(dim=-1, keepdim=True)
+    is_top = torch.zeros_like(s, dtype=torch.bool).scatter_(-1, top, True)
+    p = torch.exp(torch.where(is_top, -1.0, s - lse))  # exp(-1) at the top, never used
+    rest_of_top = torch.logsumexp(s.masked_fill(is_top, float("-inf")), dim=-1, keepdim=True)
+    return torch.where(is_top, rest_of_top, lse + torch.log1p(-p))
+
+
+def _kl_nm_log1p_sum(x: Tensor, t: Tensor) -> Tensor:
+    r""":math:`\sum_j\log(1+\sum_i t_{ij}e^{x_{ij}})` over ``[..., n, m]``; ``t = 0`` terms are
+    dropped exactly (masked to :math:`-\infty` before the lse, never clipped)."""
+    pos = t > 0
+    z = torch.where(pos, x + torch.log(torch.where(pos, t, 1.0)), float("-inf"))
+    # log(1 + e^y) with y = lse_i z_ij, as max(y, 0) + log1p(e^{-|y|}): keeps tiny losses
+    # to full relative precision. A class with no t > 0 gets y = 0 in place of -inf (so the
+    # lse has a finite gradient) and is then dropped.
+    some = pos.any(dim=-2)
+    y = torch.logsumexp(torch.where(some.unsqueeze(-2), z, 0.0), dim=-2)
+    sp = y.clamp_min(0) + torch.log1p(torch.exp(-y.abs()))
+    return torch.where(some, sp, 0.0).sum(dim=-1)
+
+
+def nm_loss_truncated(S: Tensor, T: Tensor) -> Tensor:
+    r"""First-order truncation :math:`l_1` of softmax CE over n tasks of m classes.
+
+    Chapter *An unsuccessful attempt: n tasks of m classes*, eq. (eq-nm-multiclass-attempt-l1):
+    :math:`l_1=\sum_j\log\bigl(1+\sum_i\sum_{k\ne j}t_{ij}\,e^{s_{ik}-s_{ij}}\bigr)`, with
+    ``S``, ``T`` of shape ``[..., n, m]`` (tasks ``i``, classes ``j``); the sum over tasks
+    sits inside the log. Returns one value per leading index (shape ``S.shape[:-2]``). For
+    ``m = 2`` it is the soft-label multi-label loss of logits ``s[..., 0] - s[..., 1]``.
+
+    Computed as ``softplus(lse_i(log t_ij + lse_{k!=j} s_ik - s_ij))`` (an O(nm) stable
+    form); ``t_ij = 0`` entries are masked out, not clipped. ``T`` must lie in ``[0, 1]``
+    with rows summing to 1; an all-zero row is an ignored padding row (no loss, zero
+    gradient). ``S`` must be finite, ``m >= 2``. float16/bfloat16 are computed in float32.
+    """
+    _kl_nm_check_nm(S, T)
+    cd = _kl_nm_compute_dtype(S)
+    s, t = S.to(cd), T.to(cd)
+    return _kl_nm_log1p_sum(_kl_nm_lse_others(s) - s, t).to(S.dtype)
+
+
+def nm_loss_centered(S: Tensor, T: Tensor) -> Tensor:
+    r"""Reverse-engineered loss :math:`l_3` whose soft-label optimum is ``T = softmax(S)``.
+
+    Chapter *An unsuccessful attempt: n tasks of m classes*, eq. (eq-nm-multiclass-attempt-l3):
+    :math:`l_3=\sum_j\log\bigl(1+\sum_i t_{ij}\,e^{\bar s_i-s_{ij}}\bigr)`,
+    :math:`\bar s_i=\frac1m\sum_j s_{ij}`. Shapes, masking and validation as in
+    :func:`nm_loss_truncated`. With hard labels it only asks the target logit to beat the
+    row *mean*, so it can be near 0 with the wrong arg-max (the chapter's failure case).
+    """
+    _kl_nm_check_nm(S, T)
+    cd = _kl_nm_compute_dtype(S)
+    s, t = S.to(cd), T.to(cd)
+    return _kl_nm_log1p_sum(s.mean(dim=-1, keepdim=True) - s, t).to(S.dtype)
 
 
 # ---------------------------------------------------------------------------------------
