@@ -60,7 +60,28 @@ def set_cache_path(app, config):
             if old.is_dir() and old.name.startswith("lib-") and old.name != key:
                 shutil.rmtree(old, ignore_errors=True)
     config.nb_execution_cache_path = str(root / key)
-    config.html_static_path = list(config.html_static_path) + [str(Path(__file__).parent / "static")]
+    static = Path(__file__).parent / "static"
+    config.html_static_path = list(config.html_static_path) + [str(static)]
+    config.html_favicon = str(static / "favicon.svg")
+    # An explicit mode: without it pydata-sphinx-theme logs "invalid theme mode" on every page.
+    config.html_context = {**config.html_context, "default_mode": "auto"}
+
+
+def drop_thebe_scripts(app, pagename, templatename, context, doctree):
+    """Remove sphinx-thebe's scripts: the book has no live kernels, and the inline script
+    that declares ``THEBE_JS_URL`` (an external URL) is registered twice by Jupyter Book,
+    which is a console error on every page."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    keep = []
+    for js in scripts:
+        body = getattr(js, "attributes", {}).get("body", "") or ""
+        name = getattr(js, "filename", str(js)) or ""
+        if "THEBE_JS_URL" in body or "sphinx-thebe" in name or "thebe@" in name:
+            continue
+        keep.append(js)
+    context["script_files"] = keep
 
 
 # --------------------------------------------------------------------------- front matter
@@ -138,6 +159,22 @@ def chapter_header(app, docname, meta, ipynb: Path) -> nodes.Node:
         else:
             p2 += nodes.Text(str(meta["paper"]))
         box += p2
+    claims = app.env.kexue_claims.get(docname, [])
+    nfail = sum(not c.get("passed") for c in claims)
+    secs = _exec_seconds(app, docname)
+    badge = nodes.paragraph(classes=["chapter-badge"])
+    if claims and not nfail:
+        badge += nodes.inline(text="✓ Verified", classes=["badge-verified"])
+        text = f": all {len(claims)} claims checked"
+    else:
+        badge += nodes.inline(text="✗ Not verified", classes=["badge-failed"])
+        text = f": {nfail} of {len(claims)} claims failing" if claims else ": no claims recorded"
+    if secs is not None:
+        text += f"; executed in {secs:.1f} s"
+    badge += nodes.Text(text + " (")
+    badge += ledger_link(slug=Path(docname).name)
+    badge += nodes.Text(").")
+    box += badge
     p3 = nodes.paragraph()
     p3 += nodes.strong(text="Run it: ")
     rel = "/" + Path(ipynb).relative_to(Path(app.srcdir)).as_posix()
@@ -161,12 +198,18 @@ class ledger_placeholder(nodes.General, nodes.Element):
     pass
 
 
+class ledger_link(nodes.Inline, nodes.Element):
+    """Link to a chapter's rows on the ledger page; resolved when the page is written."""
+
+
 class _Placeholder(Directive):
     kind = ""
 
     def run(self):
         env = self.state.document.settings.env
         env.kexue_ledger_docs.add(env.docname)
+        if self.kind == "ledger":
+            env.kexue_ledger_page = env.docname
         return [ledger_placeholder(kind=self.kind)]
 
 
@@ -236,7 +279,8 @@ def ledger_html(app, fromdocname) -> str:
             if not claims:
                 status = "<span class='ledger-bad'>no claims recorded</span>"
             out.append(
-                f"<h3 class='ledger-chapter'><a href='{e(uri)}'>{e(_chapter_title(app, d))}</a> "
+                f"<h3 class='ledger-chapter' id='ledger-{e(Path(d).name)}'>"
+                f"<a href='{e(uri)}'>{e(_chapter_title(app, d))}</a> "
                 f"&middot; {status}</h3>"
             )
             out.append(
@@ -251,7 +295,7 @@ def ledger_html(app, fromdocname) -> str:
                     f"<td><code>{e(c['name'])}</code><br><span class='claim-statement'>"
                     f"{e(c.get('statement', ''))}</span></td><td>{e(c['value_text'])}</td>"
                     f"<td>{e(c['reference_text'])}</td><td>{e(c['tolerance_text'])}</td>"
-                    f"<td>{e(c.get('why', ''))}</td><td>{'✅' if ok else '❌ FAIL'}</td></tr>"
+                    f"<td>{e(c.get('why', ''))}</td><td>{'✓' if ok else '✗ FAIL'}</td></tr>"
                 )
             out.append("</tbody></table>")
     head = (
@@ -282,11 +326,13 @@ def summary_html(app, fromdocname) -> str:
             url = meta.get("url") or f"https://kexue.fm/archives/{meta['id']}"
             rows.append(
                 f"<tr><td>{e(part)}</td><td><a href='{e(uri)}'>{e(_chapter_title(app, d))}</a></td>"
-                f"<td><a href='{e(url)}'>{e(str(meta.get('id', '')))}</a> "
-                f"{e(str(meta.get('title_zh', '')))}</td>"
+                f"<td><a href='{e(url)}'>{e(str(meta.get('title', url)))}</a><br>"
+                f"<span class='claim-statement'>{e(str(meta.get('title_zh', '')))} &middot; "
+                f"kexue.fm/archives/{e(str(meta.get('id', '')))} &middot; {e(str(meta.get('date', '')))}"
+                f"</span></td>"
                 f"<td>{len(claims)}</td>"
                 f"<td>{'' if secs is None else f'{secs:.1f} s'}</td>"
-                f"<td>{'❌ ' + str(nfail) + ' failing' if nfail or not claims else '✅ verified'}</td></tr>"
+                f"<td>{'✗ ' + str(nfail) + ' failing' if nfail or not claims else '✓ verified'}</td></tr>"
             )
     return (
         "<table class='claims-table chapter-summary'><thead><tr><th>Part</th><th>Chapter</th>"
@@ -313,6 +359,13 @@ def versions_html() -> str:
 
 
 def on_doctree_resolved(app, doctree, fromdocname):
+    ledger_page = getattr(app.env, "kexue_ledger_page", None)
+    for node in list(doctree.findall(ledger_link)):
+        if ledger_page is None or app.builder.format != "html":
+            node.replace_self(nodes.Text("claims ledger"))
+            continue
+        uri = app.builder.get_relative_uri(fromdocname, ledger_page) + f"#ledger-{node['slug']}"
+        node.replace_self(nodes.reference("", "its rows in the claims ledger", refuri=uri))
     for node in list(doctree.findall(ledger_placeholder)):
         kind = node["kind"]
         if app.builder.format != "html":
@@ -333,6 +386,8 @@ def on_builder_inited(app):
     for attr, default in (("kexue_meta", dict), ("kexue_claims", dict), ("kexue_ledger_docs", set)):
         if not hasattr(env, attr):
             setattr(env, attr, default())
+    if not hasattr(env, "kexue_ledger_page"):
+        env.kexue_ledger_page = None
 
 
 def on_purge(app, env, docname):
@@ -342,6 +397,8 @@ def on_purge(app, env, docname):
 
 
 def on_merge(app, env, docnames, other):
+    if getattr(other, "kexue_ledger_page", None):
+        env.kexue_ledger_page = other.kexue_ledger_page
     env.kexue_meta.update({d: other.kexue_meta[d] for d in docnames if d in other.kexue_meta})
     env.kexue_claims.update({d: other.kexue_claims[d] for d in docnames if d in other.kexue_claims})
     env.kexue_ledger_docs |= {d for d in other.kexue_ledger_docs if d in docnames}
@@ -361,7 +418,9 @@ def setup(app):
     app.connect("env-purge-doc", on_purge)
     app.connect("env-merge-info", on_merge)
     app.connect("env-get-outdated", on_get_outdated)
+    app.connect("html-page-context", drop_thebe_scripts, priority=900)
     app.add_node(ledger_placeholder)
+    app.add_node(ledger_link)
     app.add_directive("claims-ledger", ClaimsLedger)
     app.add_directive("claims-summary", ClaimsSummary)
     app.add_directive("book-versions", BookVersions)

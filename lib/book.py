@@ -196,7 +196,8 @@ class Chapter:
 
         ``why`` says where the tolerance comes from (float precision, Monte Carlo standard
         error, solver tolerance, "exact integer", ...); it is required. Returns ``value``
-        as a Python scalar so the call can sit inside an expression.
+        as a Python number (a ``float``/``int`` subclass; booleans come back as 0/1) that
+        displays as a one-line check mark when it ends a notebook cell.
         """
         if not name or any(c.isspace() for c in name):
             raise ValueError(f"claim name must be a non-empty identifier, got {name!r}")
@@ -223,7 +224,7 @@ class Chapter:
             )
         if self._glue:
             _glue(name, v)
-        return v
+        return _checked(v, c)
 
     def table(self) -> None:
         """Display the chapter's claims table and emit its ledger records."""
@@ -239,6 +240,49 @@ class Chapter:
             display(bundle, raw=True)
         except ImportError:  # pragma: no cover
             print(bundle["text/plain"])
+
+
+class _CheckedFloat(float):
+    """A claimed float: behaves as the number, displays as a one-line check in a notebook."""
+
+    claim: Claim
+
+    def _repr_html_(self) -> str:
+        return _claim_line_html(self.claim)
+
+    def __repr__(self) -> str:
+        return _claim_line_text(self.claim)
+
+
+class _CheckedInt(int):
+    """A claimed int or bool (as 0/1): behaves as the number, displays as a one-line check."""
+
+    claim: Claim
+
+    def _repr_html_(self) -> str:
+        return _claim_line_html(self.claim)
+
+    def __repr__(self) -> str:
+        return _claim_line_text(self.claim)
+
+
+def _checked(v, c: Claim):
+    out = _CheckedFloat(v) if isinstance(v, float) else _CheckedInt(v)
+    out.claim = c
+    return out
+
+
+def _claim_line_text(c: Claim) -> str:
+    return f"✓ {c.name} = {_fmt(c.value)}  ({c.reference_text()}; {c.tolerance_text()})"
+
+
+def _claim_line_html(c: Claim) -> str:
+    e = html.escape
+    return (
+        f"<div class='claim-line'><span class='claim-ok'>✓ claim</span> <code>{e(c.name)}</code>"
+        f" = <strong>{e(_fmt(c.value))}</strong> <span class='claim-statement'>"
+        f"({e(c.reference_text())}; {e(c.tolerance_text())})</span></div>"
+    )
 
 
 def _record(c: Claim) -> dict:
@@ -281,7 +325,7 @@ def claims_html(claims: list[Claim]) -> str:
         f"<td><code>{e(c.name)}</code><br><span class='claim-statement'>{e(c.statement)}</span></td>"
         f"<td>{e(_fmt(c.value))}</td><td>{e(c.reference_text())}</td>"
         f"<td>{e(c.tolerance_text())}</td><td>{e(c.why)}</td>"
-        f"<td>{'✅' if c.passed else '❌ FAIL'}</td></tr>"
+        f"<td>{'✓' if c.passed else '✗ FAIL'}</td></tr>"
         for c in claims
     )
     return head + body + "</tbody></table>"

@@ -85,8 +85,10 @@ def test_failing_claim_names_chapter_claim_and_numbers(ch):
 
 def test_claim_records_and_returns_value(ch):
     v = ch.claim("x", torch.tensor(0.5), equals=0.5, why="exact", statement="half")
-    assert v == 0.5
-    (c,) = ch.claims
+    assert v == 0.5 and isinstance(v, float) and v + 1 == 1.5
+    assert "✓" in repr(v) and "claim-line" in v._repr_html_()
+    assert ch.claim("b", True, equals=True, why="exact")
+    c = ch.claims[0]
     assert c.passed and c.statement == "half" and c.chapter == "test-chapter"
 
 
