@@ -1,9 +1,10 @@
 # The two commands a reader needs (see README):
 #   make book   set up .venv if needed, build the website into _build/html
 #   make test   set up .venv if needed, then lint, twin sync, lib tests, every chapter
-#               under nbval, and the book build with warnings as errors
+#               under nbval, the book build with warnings as errors, and browser tests of
+#               the built site (skipped, with a reason, when Chromium is not installed)
 # Other targets: make chapter CH=chapters/<part>/<slug>.md (one chapter's checks alone),
-#                make lint, make unit, make chapters, make sync, make clean.
+#                make lint, make unit, make chapters, make sync, make site, make clean.
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -21,7 +22,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 NBVAL := -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 STAGE := bash tools/stage.sh
 
-.PHONY: book test lint sync unit chapters build chapter clean setup
+.PHONY: book test lint sync unit chapters site build chapter clean setup
 
 setup: $(STAMP)
 
@@ -45,10 +46,13 @@ sync: $(STAMP)
 	@$(STAGE) "twin sync" $(BIN)/python tools/check_twins.py
 
 unit: $(STAMP)
-	@$(STAGE) "lib tests" bash tools/pytest.sh tests -n 2
+	@$(STAGE) "lib tests" bash tools/pytest.sh tests --ignore=tests/site -n 2
 
 chapters: $(STAMP)
 	@$(STAGE) "chapters (nbval)" bash tools/pytest.sh chapters $(NBVAL) -n 2 --dist loadfile
+
+site: $(STAMP)
+	@$(STAGE) "site (browser)" bash tools/pytest.sh tests/site -p no:cacheprovider
 
 build: book
 

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 export STAGE_TIMES
 STAGE_TIMES=$(mktemp)
 start=$(date +%s)
-for target in lint sync unit chapters book; do
+for target in lint sync unit chapters book site; do
   make --no-print-directory "$target" || {
     echo "make test: stage '$target' failed (see above)."
     exit 1
