@@ -625,6 +625,8 @@ def _work(x, gmm: GaussianMixture, name: str = "x"):
 
 
 def _drift(x: np.ndarray, t: float, gmm: GaussianMixture, sched, weight: float) -> np.ndarray:
+    if weight == 0.0:  # the forward SDE itself (lam = 1): no score needed
+        return float(sched.f(t)) * x
     pt = marginal(gmm, sched, t)
     return float(sched.f(t)) * x - (weight * float(sched.g2(t))) * pt._score(x)
 
