@@ -530,7 +530,7 @@ def tailr_weight(logits: Tensor, target: Tensor, gamma: float, min_weight: float
     r"""TaiLr's per-sample weight :math:`\max\bigl(b, w_\gamma(p)\bigr)`, detached.
 
     Chapter *Over-confidence of cross-entropy: TaiLr* (kexue.fm/archives/9526), eq.
-    (tailr-weight): :math:`w_\gamma(p) = p / (\gamma + (1-\gamma)p) \in [p, 1]` with
+    (eq-tailr-overconfidence-grad): :math:`w_\gamma(p) = p / (\gamma + (1-\gamma)p) \in [p, 1]` with
     :math:`p = \mathrm{softmax}(\text{logits})_{\text{target}}`, floored at ``min_weight``
     :math:`= b`. ``logits [..., C]`` (classes last), ``target [...]``; returns ``[...]``
     without gradient, dtype of ``logits``. ``gamma = 0`` gives 1 (cross-entropy),
@@ -555,14 +555,15 @@ def tailr_loss(
 
     Chapter *Over-confidence of cross-entropy: TaiLr* (kexue.fm/archives/9526).
 
-    * ``mode="closed"``, eq. (tailr-loss):
+    * ``mode="closed"``, eq. (eq-tailr-overconfidence-loss):
       :math:`\mathcal L_\gamma = -\log\bigl(\gamma + (1-\gamma)p\bigr)/(1-\gamma)`, with
       :math:`p = \mathrm{softmax}(\text{logits})_{\text{target}}`. ``gamma = 0`` is exactly
-      cross-entropy; ``gamma = 1`` is the limit :math:`1 - p` (eq. (tailr-limit)); values of
-      ``gamma`` close to 1 are computed without cancellation (no division ``0/0``). Its
-      gradient is :math:`w_\gamma(p)` times that of cross-entropy (eq. (tailr-grad)).
+      cross-entropy; ``gamma = 1`` is the limit :math:`1 - p` (eq.
+      (eq-tailr-overconfidence-limit)); values of ``gamma`` close to 1 are computed without
+      cancellation (no division ``0/0``). Its gradient is :math:`w_\gamma(p)` times that of
+      cross-entropy (eq. (eq-tailr-overconfidence-grad)).
       ``min_weight`` must be 0 here (a floored weight has no simple primitive).
-    * ``mode="weighted"``, eq. (tailr-sg): :math:`-\mathrm{sg}[\max(b, w_\gamma(p))]\log p`
+    * ``mode="weighted"`` (the chapter's section 4): :math:`-\mathrm{sg}[\max(b, w_\gamma(p))]\log p`
       with :math:`b` = ``min_weight`` (the form the paper's code trains with). Same gradient
       as the closed form when ``min_weight = 0``; its *value* is not the closed form's.
 
@@ -593,7 +594,7 @@ def expected_calibration_error(
 ) -> Tensor:
     r"""Expected calibration error with ``n_bins`` equal-width confidence bins.
 
-    Chapter *Over-confidence of cross-entropy: TaiLr*, eq. (tailr-ece):
+    Chapter *Over-confidence of cross-entropy: TaiLr*, eq. (eq-tailr-overconfidence-ece):
     :math:`\mathrm{ECE} = \sum_b \frac{|B_b|}{n}\,\bigl|\mathrm{acc}(B_b) -
     \mathrm{conf}(B_b)\bigr|`, where the confidence is :math:`\max_c p_c` and bin
     :math:`b` holds confidences in :math:`((b-1)/B, b/B]`. ``probs [..., C]`` along ``dim``
@@ -629,7 +630,7 @@ def _nce_log_xi(scores: Tensor, index: Tensor) -> Tensor:
 def info_nce(scores: Tensor, positive_index: Tensor, reduction: str = "mean") -> Tensor:
     r"""InfoNCE (cross-entropy over candidates) computed in the log domain.
 
-    Chapter *FlatNCE and floating-point error* (kexue.fm/archives/8586), eq. (flatnce-ce):
+    Chapter *FlatNCE and floating-point error* (kexue.fm/archives/8586), eq. (eq-flatnce-ce):
     :math:`-\log\bigl(e^{s_t}/\sum_i e^{s_i}\bigr) = \log(1+\xi)` with
     :math:`\xi = \sum_{i\ne t} e^{s_i - s_t}`, evaluated as
     ``logaddexp(log xi, 0)`` from :math:`\log\xi = \mathrm{lse}_{i\ne t}(s_i - s_t)`. Unlike
@@ -650,9 +651,11 @@ def flatnce(scores: Tensor, positive_index: Tensor, reduction: str = "mean") -> 
     r"""FlatNCE of Chen et al. (2021) in Su's primitive form :math:`\log\xi`.
 
     Chapter *FlatNCE and floating-point error* (kexue.fm/archives/8586), eq.
-    (flatnce-primitive): :math:`\log\sum_{i\ne t} e^{s_i - s_t} =
+    (eq-flatnce-primitive): :math:`\log\sum_{i\ne t} e^{s_i - s_t} =
     \mathrm{lse}_{i\ne t}(s_i) - s_t`, whose gradient is that of the paper's
-    :math:`\xi/\mathrm{sg}(\xi)` (value 1). It can be negative and is unbounded below.
+    :math:`\xi/\mathrm{sg}(\xi)` (value 1; eq. (eq-flatnce-sg)) and, per sample,
+    :math:`(1+\xi)/\xi` times InfoNCE's (eq. (eq-flatnce-reweight)). It can be negative and is
+    unbounded below; computed in the log domain, it stays accurate for any :math:`\xi`.
 
     ``scores [..., K]`` (candidates last, ``K >= 2``: the log-sum over no negatives would be
     :math:`-\infty`), ``positive_index [...]`` integer in ``[0, K)``; ``reduction``

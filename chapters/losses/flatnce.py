@@ -1,0 +1,406 @@
+# ---
+# jupyter:
+#   jupytext:
+#     default_lexer: ipython3
+#     formats: md:myst,py:percent
+#     notebook_metadata_filter: kexue
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   kexue:
+#     date: '2021-07-26'
+#     id: 8586
+#     paper: 'Chen et al. (2021), Simpler, Faster, Stronger: Breaking The log-K Curse
+#       On Contrastive Learners With FlatNCE'
+#     paper_url: https://arxiv.org/abs/2107.01152
+#     title: 'FlatNCE: Is Floating-Point Error Why Small-Batch Contrastive Learning
+#       Underperforms?'
+#     title_zh: "FlatNCE\uFF1A\u5C0F\u6279\u6B21\u5BF9\u6BD4\u5B66\u4E60\u6548\u679C\
+#       \u5DEE\u7684\u539F\u56E0\u7ADF\u662F\u6D6E\u70B9\u8BEF\u5DEE\uFF1F"
+#     url: https://kexue.fm/archives/8586
+# ---
+
+# %% [markdown]
+# (ch-flatnce)=
+# # FlatNCE and floating-point error
+#
+# Contrastive learning with the InfoNCE loss works worse with small batches. The FlatNCE paper
+# blames floating-point rounding: once the positive beats the few negatives by a wide margin,
+# the loss and its gradient become so small that rounding decides them. Is that so, and what
+# does FlatNCE change? Writing InfoNCE as $\log(1+\xi)$ with $\xi=\sum_{i\ne t}e^{s_i-s_t}$, we
+# measure that the usual implementation, which forms $1+\xi$, returns a gradient of **exactly
+# zero** for the positive once $\xi$ falls below the unit roundoff ($2^{-24}$ in float32,
+# $2^{-8}$ in bfloat16), and that smaller batches reach that point at smaller margins. FlatNCE,
+# $\xi/\mathrm{sg}(\xi)$, has the gradient of $\log\xi=\mathrm{lse}_{i\ne t}(s_i)-s_t$, which a
+# log-domain evaluation keeps accurate to {glue:text}`worst-flat_f32:.0e` in float32 at every
+# $\xi$ we tried. Per sample
+# its gradient is InfoNCE's times $(1+\xi)/\xi$, so the two agree in direction sample by sample
+# but not over a batch. And the rounding is a property of the implementation, not of InfoNCE: a
+# log-domain InfoNCE is just as accurate.
+#
+# :::{prf:theorem} InfoNCE, FlatNCE and rounding
+# :label: thm-flatnce
+# For scores $s\in\mathbb R^K$ ($K\ge2$) with positive index $t$, let
+# $\xi=\sum_{i\ne t}e^{s_i-s_t}$. Then
+#
+# 1. $-\log\bigl(e^{s_t}/\sum_ie^{s_i}\bigr)=\log(1+\xi)$, with
+#    $\partial/\partial s_t = -\xi/(1+\xi)$ and $\partial/\partial s_i = e^{s_i-s_t}/(1+\xi)$;
+# 2. $\nabla\bigl(\xi/\mathrm{sg}(\xi)\bigr) = \nabla\log\xi$, and
+#    $\log\xi=\mathrm{lse}_{i\ne t}(s_i) - s_t$;
+# 3. $\nabla\log\xi = \frac{1+\xi}{\xi}\,\nabla\log(1+\xi)$ for every sample;
+# 4. in a floating-point format with unit roundoff $u$, an evaluation that rounds $1+\xi$
+#    returns $\partial/\partial s_t = 0$ whenever $\xi<u/2$, whatever the summation order.
+# :::
+#
+# The article {cite}`su2021flatnce8586` discusses the FlatNCE paper {cite}`chen2021flatnce8586`
+# and replaces its stop-gradient form by the primitive $\log\xi$. Float64 unless said otherwise.
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import sympy as sp
+import torch
+import torch.nn.functional as F
+from IPython.display import HTML
+from myst_nb import glue
+
+from lib.book import Chapter
+from lib.losses import flatnce, info_nce
+
+ch = Chapter("flatnce", seed=8586)
+f64 = torch.float64
+EPS = torch.finfo(f64).eps
+U32, UBF16 = 2.0**-24, 2.0**-8  # unit roundoff (half an ulp of 1) of float32 and bfloat16
+
+# %% [markdown]
+# ## 1. InfoNCE is $\log(1+\xi)$
+#
+# Divide numerator and denominator of the softmax probability of the positive by $e^{s_t}$:
+#
+# $$
+# -\log\frac{e^{s_t}}{\sum_i e^{s_i}} = \log\Bigl(1+\sum_{i\ne t}e^{s_i-s_t}\Bigr) = \log(1+\xi).
+# $$ (eq-flatnce-ce)
+#
+# Differentiating, $\partial\xi/\partial s_t=-\xi$ and $\partial\xi/\partial s_i = e^{s_i-s_t}$,
+# so the positive's gradient is $-\xi/(1+\xi)$ and the negatives' gradients sum to
+# $+\xi/(1+\xi)$: the gradient of each sample sums to zero.
+
+# %%
+s = sp.symbols("s0:4", real=True)
+xi = sum(sp.exp(s[i] - s[0]) for i in range(1, 4))
+ce = -sp.log(sp.exp(s[0]) / sum(sp.exp(v) for v in s))
+ch.claim("ce-is-log1p-xi-sympy", sp.simplify(sp.expand_log(sp.exp(ce) - (1 + xi), force=True)) == 0,
+         equals=True, why="exact symbolic (K = 4, positive t = 0)", statement="Eq. (eq-flatnce-ce)")
+ch.claim("positive-grad-sympy", sp.simplify(sp.diff(ce, s[0]) + xi / (1 + xi)) == 0, equals=True,
+         why="exact symbolic", statement="dCE/ds_t = -xi/(1 + xi)")
+
+S8 = torch.tensor(ch.rng.normal(size=(200, 8)) * 2, dtype=f64, requires_grad=True)
+T8 = torch.tensor(ch.rng.integers(0, 8, size=200))
+(g_lib,) = torch.autograd.grad(info_nce(S8, T8, reduction="sum"), S8)
+(g_torch,) = torch.autograd.grad(F.cross_entropy(S8, T8, reduction="sum"), S8)
+ch.claim("info-nce-matches-cross-entropy", float((g_lib - g_torch).abs().max()), at_most=16 * EPS,
+         why="moderate scores (|s| < 10): both gradients are O(1) and a few float64 roundings apart",
+         statement="lib.losses.info_nce has cross-entropy's gradient (float64)")
+
+# %% [markdown]
+# The library evaluates {eq}`eq-flatnce-ce` from $\log\xi$ and never forms $1+\xi$:
+#
+# ```{literalinclude} /lib/losses.py
+# :pyobject: _nce_log_xi
+# ```
+#
+# ```{literalinclude} /lib/losses.py
+# :pyobject: info_nce
+# ```
+#
+# ## 2. Why $\xi$ becomes small — sooner with small batches
+#
+# Positives are easy: in training the positive's score soon exceeds the negatives' by a wide
+# margin, and $\xi$ shrinks. With cosine scores at temperature $\tau$ the scores are bounded by
+# $1/\tau$, so the margin stops growing but the loss never reaches zero, and training continues
+# with a loss close to $0^+$. Adaptive optimisers such as Adam divide the gradient by a running
+# estimate of its own size, so even a tiny gradient moves the parameters by a step of order the
+# learning rate — whatever direction rounding gives it. The batch size enters through the number
+# of negatives: at a fixed margin, $\xi$ is a sum of $K-1$ terms. For negatives with scores drawn
+# from $\mathcal N(0,\sigma^2)$ and a positive at score $g$ (the "gap"),
+#
+# $$
+# \mathbb E[\xi] = (K-1)\,e^{\sigma^2/2 - g},
+# $$ (eq-flatnce-xi-mean)
+#
+# so with 4 candidates instead of 4096, $\xi$ is a thousand times smaller at the same margin.
+#
+# The experiment of the next section draws $\sigma=0.5$ negatives for
+# $K\in\{4,16,64,256,1024,4096\}$ and gaps $g\in\{5,10,15,20,25\}$:
+
+# %%
+KS, GAPS, SIGMA = [4, 16, 64, 256, 1024, 4096], [5.0, 10.0, 15.0, 20.0, 25.0], 0.5
+gen = torch.Generator().manual_seed(8586)
+cases = [(K, gap, torch.cat([torch.tensor([gap], dtype=f64),
+                             SIGMA * torch.randn(K - 1, generator=gen, dtype=f64)]))
+         for K in KS for gap in GAPS]
+pooled = sum(float(torch.exp(c[1:]).sum()) for _, _, c in cases) / sum(K - 1 for K, _, _ in cases)
+n_neg = sum(K - 1 for K, _, _ in cases)
+se = math.sqrt((math.exp(2 * SIGMA**2) - math.exp(SIGMA**2)) / n_neg)
+ch.claim("xi-per-negative", pooled, equals=math.exp(SIGMA**2 / 2), atol=4 * se,
+         why=f"Monte Carlo over {n_neg} negatives: 4 standard errors (se = {se:.1e})",
+         statement="Eq. (eq-flatnce-xi-mean): E[xi] e^gap/(K - 1) = e^(sigma^2/2)")
+
+
+# %% [markdown]
+# ## 3. Where rounding destroys the positive's gradient
+#
+# Every stable evaluation of cross-entropy subtracts the maximum score before exponentiating.
+# When the positive is that maximum, the sum inside the logarithm is
+# $\mathrm{fl}(1+\xi)$. In a format with unit roundoff $u$ (half the spacing of floats just
+# above 1), any $\xi<u/2$ is lost: adding terms that total less than $u/2$ to 1 returns 1 in any
+# order. The loss is then exactly 0, the computed probability of the positive exactly 1, and its
+# gradient $p_t-1$ exactly 0 — while the negatives' gradients $e^{s_i-\mathrm{lse}}$, computed
+# from differences of scores, stay accurate, so the gradient no longer sums to zero. Above the
+# threshold, the rounding of $1+\xi$, of the $K$ summands and of $e^{\log p_t}$ costs at most
+# about $(K+2)u(1+\xi)$ in absolute terms, i.e. a relative error of the positive's gradient of
+#
+# $$
+# \frac{|\delta g_t|}{|g_t|} \lesssim \frac{(K+2)\,u\,(1+\xi)^2}{\xi} .
+# $$ (eq-flatnce-error)
+#
+# We measure it: PyTorch's `F.cross_entropy` in float32 and bfloat16, against a float64
+# reference computed from the same rounded scores; next to it the log-domain `info_nce` and
+# `flatnce` of the library, evaluated on the same low-precision input. The error is the largest
+# relative error over the $K$ components of the gradient.
+
+# %%
+def grad_of(fn, scores, dtype):
+    x = scores.to(dtype).requires_grad_()
+    (g,) = torch.autograd.grad(fn(x[None], torch.tensor([0])), x)
+    return g.double()
+
+
+def rel_err(g, ref):
+    return float(((g - ref).abs() / ref.abs()).max())
+
+
+rows = []
+for K, gap, s64 in cases:
+    r = {"K": K, "gap": gap, "D": float((s64[1:] - gap).abs().max())}
+    for name, dt in [("f32", torch.float32), ("bf16", torch.bfloat16)]:
+        s_in = s64.to(dt).double()  # the scores as the low-precision model holds them
+        r["xi_" + name] = float(torch.exp(s_in[1:] - s_in[0]).sum())
+        ref_ce, ref_flat = grad_of(info_nce, s_in, f64), grad_of(flatnce, s_in, f64)
+        g_ce = grad_of(F.cross_entropy, s_in, dt)
+        r["ce_" + name], r["ce_zero_" + name] = rel_err(g_ce, ref_ce), bool(g_ce[0] == 0)
+        r["nce_" + name] = rel_err(grad_of(info_nce, s_in, dt), ref_ce)
+        r["flat_" + name] = rel_err(grad_of(flatnce, s_in, dt), ref_flat)
+    rows.append(r)
+
+cols = [("K", "K", "{}"), ("gap", "gap", "{:g}"), ("xi_f32", "ξ", "{:.1e}"),
+        ("ce_f32", "CE f32", "{:.1e}"), ("ce_bf16", "CE bf16", "{:.1e}"),
+        ("nce_f32", "info_nce f32", "{:.1e}"), ("flat_f32", "flatnce f32", "{:.1e}"),
+        ("flat_bf16", "flatnce bf16", "{:.1e}")]
+head = "".join(f"<th>{c[1]}</th>" for c in cols)
+body = "".join("<tr>" + "".join(f"<td>{fmt.format(r[k])}</td>" for k, _, fmt in cols) + "</tr>"
+               for r in rows)
+HTML(f"<table><tr>{head}</tr>{body}</table>")
+
+# %% [markdown]
+# The table lists the relative gradient errors; "CE" is `F.cross_entropy`. An error of 1.0 means
+# the positive's gradient came out as exactly zero. Above its threshold, bfloat16 cross-entropy
+# still errs by a few percent: it stores log-probabilities of size up to $|s_i-s_t|$ in bfloat16,
+# which costs a relative error of order $|s_i-s_t|\,2^{-8}$ in each exponentiated gradient. The claims, each over all
+# {glue:text}`n-cases` cases:
+
+# %%
+glue("n-cases", len(rows), display=False)
+for name, u in [("f32", U32), ("bf16", UBF16)]:
+    below = [r for r in rows if r["xi_" + name] < u / 2]
+    ch.claim(f"cases-below-threshold-{name}", len(below), at_least=1, why="exact count",
+             statement=f"the sweep reaches xi < u/2 in {name}")
+    ch.claim(f"positive-grad-zero-{name}", sum(not r["ce_zero_" + name] for r in below), equals=0,
+             why="exact: fl(1 + xi) = 1 once xi < u/2, in any summation order",
+             statement=f"{name} cross-entropy: the positive's gradient is exactly 0 whenever xi < u/2")
+ch.claim("ce-f32-error-bound", max(r["ce_f32"] * r["xi_f32"] / ((r["K"] + 2) * U32 * (1 + r["xi_f32"]) ** 2)
+                                   for r in rows), at_most=1.0,
+         why="first-order rounding-error bound Eq. (eq-flatnce-error)",
+         statement="float32 cross-entropy's gradient error stays within Eq. (eq-flatnce-error)")
+
+
+# %% [markdown]
+# The library's log-domain losses do not form $1+\xi$. Their error comes from the conditioning
+# of the exponential: a score difference $d$ rounded to float32 moves $e^d$ by a relative
+# $|d|u$; with $D=\max_i|s_i-s_t|+|\log\xi|$ and at most $K$ summands, a first-order analysis
+# bounds the relative gradient error by $(4D+2K+8)u$. In bfloat16 the library computes in
+# float32 and rounds the gradient once, adding at most $u_{\mathrm{bf16}}=2^{-8}$:
+
+# %%
+def lib_bound(r):
+    return (4 * (r["D"] + abs(math.log(r["xi_f32"]))) + 2 * r["K"] + 8) * U32
+
+
+for k in ["nce_f32", "flat_f32"]:
+    ch.claim(f"{k.replace('_', '-')}-error-bound", max(r[k] / lib_bound(r) for r in rows), at_most=1.0,
+             why="first-order error analysis of the log-domain evaluation: (4D + 2K + 8) u",
+             statement=f"lib {k}: float32 gradient accurate at every xi")
+ch.claim("flat-bf16-error-bound", max(r["flat_bf16"] - UBF16 - lib_bound(r) for r in rows), at_most=0.0,
+         why="one rounding of the float32 gradient to bfloat16 (<= 2^-8 relative) on top of the float32 bound",
+         statement="lib flatnce in bfloat16: error <= 2^-8 + float32 bound")
+worst = {k: max(r[k] for r in rows) for k in ["nce_f32", "flat_f32", "flat_bf16"]}
+for k, v in worst.items():
+    glue("worst-" + k, v, display=False)
+glue("smallest-xi", min(r["xi_f32"] for r in rows), display=False)
+
+# %% [markdown]
+# Down to $\xi=${glue:text}`smallest-xi:.0e`, the log-domain losses keep a relative error of at most
+# {glue:text}`worst-nce_f32:.1e` (`info_nce`) and {glue:text}`worst-flat_f32:.1e` (`flatnce`)
+# in float32, and {glue:text}`worst-flat_bf16:.1e` for `flatnce` in bfloat16.
+
+# %% mystnb={"figure": {"caption": "Relative error of the gradient against $\\xi$ (scores of the sweep above; float64 reference). PyTorch's cross-entropy follows the rounding of $1+\\xi$: its error grows like $u/\\xi$ (dashed) and is total (1.0: the positive's gradient is exactly 0) below $\\xi\\approx u$, at about $6\\times10^{-8}$ in float32 and $4\\times10^{-3}$ in bfloat16. The log-domain InfoNCE and FlatNCE stay at the float32 level of their inputs at every $\\xi$.", "name": "fig-flatnce-rounding"}}
+fig, ax = plt.subplots(figsize=(6.6, 4))
+xs = np.logspace(-12, 1.5, 100)
+for key, xi_key, label, mk in [("ce_f32", "xi_f32", "cross-entropy, float32", "o"),
+                               ("ce_bf16", "xi_bf16", "cross-entropy, bfloat16", "s"),
+                               ("nce_f32", "xi_f32", "log-domain InfoNCE, float32", "^"),
+                               ("flat_f32", "xi_f32", "FlatNCE, float32", "v")]:
+    ax.loglog([r[xi_key] for r in rows], [max(r[key], 1e-9) for r in rows], mk, label=label, alpha=0.8)
+for u, name in [(U32, "float32"), (UBF16, "bfloat16")]:
+    ax.loglog(xs, np.minimum(u / xs, 1), "--", color="grey", lw=1)
+    ax.text(u * 3, 0.3, f"$u/\\xi$, {name}", fontsize=8, color="grey")
+ax.set(xlabel=r"$\xi=\sum_{i\ne t}e^{s_i-s_t}$", ylabel="relative error of the gradient", ylim=(1e-9, 3))
+ax.legend(fontsize=8, loc="lower left")
+plt.show()
+
+# %% [markdown]
+# Reading the table along a row of fixed gap shows the batch-size effect of
+# {eq}`eq-flatnce-xi-mean`: at gap 20, float32 cross-entropy loses the positive's gradient
+# completely for the smallest $K$ and keeps a usable one for the largest, because $\xi$ grows with
+# the number of negatives.
+#
+# ## 4. FlatNCE: divide by a detached $\xi$
+#
+# For small $\xi$, $\log(1+\xi)\approx\xi$ (and $\log(1+\xi)\le\xi$ always), so late in training
+# InfoNCE behaves like $\xi$ itself. An optimiser that is invariant to rescaling the loss — Adam,
+# approximately — lets us divide by any positive constant, for instance the current value of
+# $\xi$ with its gradient stopped. The paper's FlatNCE is
+#
+# $$
+# \mathcal L_{\mathrm{FlatNCE}} = \frac{\xi}{\mathrm{sg}(\xi)}, \qquad
+# \nabla\mathcal L_{\mathrm{FlatNCE}} = \frac{\nabla\xi}{\xi} = \nabla\log\xi ,
+# $$ (eq-flatnce-sg)
+#
+# whose value is identically 1 — hence "flat" — and whose gradient is of order one however
+# small $\xi$ is. The article observes that the stop-gradient is unnecessary: $\log\xi$ has the
+# same gradient and a closed form,
+#
+# $$
+# \log\xi = \log\sum_{i\ne t}e^{s_i-s_t} = \mathrm{lse}_{i\ne t}(s_i) - s_t ,
+# $$ (eq-flatnce-primitive)
+#
+# which is cross-entropy with the positive removed from the log-sum-exp. It is unbounded below
+# and negative once the positive dominates; that is expected. Cross-entropy only asks the
+# positive to beat the negatives; {eq}`eq-flatnce-primitive` keeps pushing the positive's score
+# up and the negatives' down even after they are separated.
+#
+# ```{literalinclude} /lib/losses.py
+# :pyobject: flatnce
+# ```
+#
+# The released code writes the stop-gradient form as `exp(v - v.detach())` with
+# $v=\log\xi$ (value 1, gradient $\nabla v$). Both forms against each other:
+
+# %%
+v = flatnce(S8, T8, reduction="none")
+(g_sg,) = torch.autograd.grad(torch.exp(v - v.detach()).sum(), S8, retain_graph=True)
+(g_xi,) = torch.autograd.grad((v.exp() / v.exp().detach()).sum(), S8)
+(g_log,) = torch.autograd.grad(flatnce(S8, T8, reduction="sum"), S8)
+ch.claim("sg-form-gradient", float(torch.maximum((g_sg - g_log).abs(), (g_xi - g_log).abs()).max()),
+         at_most=16 * EPS, why="O(1) gradients a few float64 roundings apart",
+         statement="Eq. (eq-flatnce-sg): grad of xi/sg(xi) and of exp(v - sg v) equal grad log xi")
+ch.claim("primitive-sympy", sp.simplify(sp.diff(sp.log(xi), s[1]) - sp.diff(xi, s[1]) / xi) == 0,
+         equals=True, why="exact symbolic", statement="d log xi = d xi / xi")
+
+# %% [markdown]
+# ## 5. Per sample the same direction as InfoNCE, over a batch not
+#
+# From $\nabla\log(1+\xi)=\nabla\xi/(1+\xi)$ and {eq}`eq-flatnce-sg`,
+#
+# $$
+# \nabla\log\xi = \frac{1+\xi}{\xi}\,\nabla\log(1+\xi) .
+# $$ (eq-flatnce-reweight)
+#
+# For one sample the two gradients are parallel. A batch, however, averages per-sample
+# gradients, and FlatNCE weights sample $b$ by $(1+\xi_b)/\xi_b\approx1/\xi_b$: the
+# best-separated samples, which InfoNCE all but ignores, dominate. We check this on a batch of 8
+# anchors with a linear encoder onto the unit sphere (temperature 0.1), each anchor's positive
+# being a noisy copy of it and the other copies its negatives:
+
+# %%
+B, DIM = 8, 16
+xa = torch.tensor(ch.rng.normal(size=(B, DIM)), dtype=f64)
+xp = xa + 0.3 * torch.tensor(ch.rng.normal(size=(B, DIM)), dtype=f64)
+W = torch.tensor(ch.rng.normal(size=(DIM, DIM)) / 4, dtype=f64, requires_grad=True)
+pos = torch.arange(B)
+
+
+def scores(W):
+    return F.normalize(xa @ W, dim=-1) @ F.normalize(xp @ W, dim=-1).T / 0.1
+
+
+def grads(fn):
+    return torch.stack([torch.autograd.grad(fn(scores(W)[b], pos[b]), W)[0] for b in range(B)])
+
+
+with torch.no_grad():
+    xi_b = flatnce(scores(W), pos, reduction="none").exp()
+g_ce, g_fl = grads(info_nce), grads(flatnce)
+w_b = ((1 + xi_b) / xi_b)[:, None, None]
+ch.claim("per-sample-reweight", float(((g_fl - w_b * g_ce).norm(dim=(1, 2)) / g_fl.norm(dim=(1, 2))).max()),
+         at_most=1e-12, why="float64; weights up to ~1e6 amplify rounding of O(1e-6) gradients to ~1e-13",
+         statement="Eq. (eq-flatnce-reweight) for every sample of the batch")
+(g_batch,) = torch.autograd.grad(flatnce(scores(W), pos), W)
+ch.claim("batch-is-weighted-mean", float((g_batch - (w_b * g_ce).mean(0)).norm() / g_batch.norm()),
+         at_most=1e-12, why="same float64 rounding as above",
+         statement="the batch-mean FlatNCE gradient is the (1+xi)/xi-weighted mean of InfoNCE gradients")
+cos = F.cosine_similarity(g_fl.mean(0).flatten(), g_ce.mean(0).flatten(), dim=0)
+ch.claim("batch-cosine", float(cos), at_most=1 - 1e-3,
+         why="if the batch gradients were parallel, 1 - cos would be float64 rounding (~1e-15)",
+         statement="over a batch, FlatNCE's and InfoNCE's gradients point in different directions")
+glue("weight-min", float(w_b.min()), display=False)
+glue("weight-max", float(w_b.max()), display=False)
+
+# %% [markdown]
+# The per-sample weights range from {glue:text}`weight-min:.3g` to {glue:text}`weight-max:.3g`
+# in this batch, and the cosine between the two batch gradients is
+# {glue:text}`batch-cosine:.3f`. "FlatNCE is InfoNCE with a rescaled loss" is true one sample at a
+# time; for a batch it is a re-weighting towards the well-separated samples.
+#
+# ## 6. What the measurements add
+#
+# * **The rounding is in the implementation, not in InfoNCE.** The standard evaluation forms
+#   $1+\xi$ and loses the positive's gradient below $\xi\approx u$; the same loss evaluated as
+#   $\log(1+e^{\log\xi})$ from a log-domain $\log\xi$ (`info_nce` above) keeps float32 accuracy at
+#   every $\xi$ in the sweep. FlatNCE removes the rounding problem, but so does computing
+#   InfoNCE carefully; what FlatNCE changes beyond that is the size of the gradient (of order
+#   one instead of $\xi$) and, in a batch, the weighting of the samples (section 5). Which of the
+#   two matters for small-batch training is not settled by the article, and not by this chapter.
+# * **"Equivalent to InfoNCE"** holds per sample only ({eq}`eq-flatnce-reweight`).
+# * **Low precision moves the threshold** from $2^{-25}\approx3\times10^{-8}$ to
+#   $2^{-9}\approx2\times10^{-3}$ in bfloat16: when the loss itself is evaluated in bfloat16, a
+#   single negative trailing the positive by more than $9\ln2\approx6.2$ already gets the
+#   positive's gradient rounded to exactly zero.
+#
+# ## Claims
+
+# %%
+ch.table();
+
+# %% [markdown]
+# ```{bibliography}
+# :filter: docname in docnames
+# ```
