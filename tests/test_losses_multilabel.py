@@ -194,3 +194,36 @@ def test_bad_input():
         sparse_multilabel_ce(s, torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="positive_index"):
         sparse_multilabel_ce(s, torch.tensor([[0.0], [1.0]]))
+
+
+@pytest.mark.parametrize("fn", ["hard", "soft", "sparse"])
+def test_unshifted_and_shifted_paths_agree(fn):
+    """A masked huge logit pushes the call onto the max-shifted path; results must not change."""
+    s, y = _data((4, 6), seed=11)
+    big = torch.cat([s, torch.full((4, 1), 1e4, dtype=F64)], dim=-1).requires_grad_()
+    y_big = torch.cat([y, torch.zeros(4, 1, dtype=F64)], dim=-1)
+    s = s.clone().requires_grad_()
+    mask = torch.ones(4, 7, dtype=torch.bool)
+    mask[:, -1] = False
+    if fn == "hard":
+        small, large = multilabel_ce(s, y, reduction="none"), multilabel_ce(big, y_big, mask, reduction="none")
+    elif fn == "soft":
+        t, t_big = 0.1 + 0.8 * y, torch.cat([0.1 + 0.8 * y, torch.zeros(4, 1, dtype=F64)], -1)
+        small, large = soft_multilabel_ce(s, t, reduction="none"), soft_multilabel_ce(big, t_big, mask, reduction="none")
+    else:  # a huge positive logit (800 > log(float64 max)) instead of a masked one
+        big = torch.cat([s.detach(), torch.full((4, 1), 800.0, dtype=F64)], dim=-1).requires_grad_()
+        idx = _to_index(torch.cat([y, torch.ones(4, 1, dtype=F64)], -1))
+        small = multilabel_ce(s, y, reduction="none")  # e^{-800} adds nothing in float64
+        large = sparse_multilabel_ce(big, idx, reduction="none")
+    torch.testing.assert_close(large, small, rtol=1e-14, atol=1e-14)
+    (g_small,) = torch.autograd.grad(small.sum(), s)
+    (g_large,) = torch.autograd.grad(large.sum(), big)
+    torch.testing.assert_close(g_large[:, :6], g_small, rtol=1e-13, atol=1e-15)
+
+
+def test_fractional_targets_rejected_on_both_paths():
+    s, y = _data((2, 4))
+    with pytest.raises(ValueError, match="targets"):
+        multilabel_ce(s * 1e3, y * 0.5)  # max-shifted path
+    with pytest.raises(ValueError, match="targets"):
+        multilabel_ce(s, torch.where(y > 0, 0.999, 0.0))  # fused path
