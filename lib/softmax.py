@@ -468,33 +468,61 @@ def grad_topk_recursive(x: Tensor, k: int, dim: int = -1) -> Tensor:
     return torch.exp(log_zi - log_z).movedim(-1, dim)
 
 
-def grad_topk(x: Tensor, k: int, dim: int = -1) -> Tensor:
-    r"""GradTopK: :math:`\nabla_x \log Z_k`, the gradient of the smoothed top-k sum.
-
-    Chapter *Smooth top-k* (kexue.fm/archives/10373), eq. (eq-smooth-topk-grad):
-    :math:`[\mathcal{ST}_k(x)]_i = \partial\log Z_k/\partial x_i = Z_{k,i}/Z_k` with
-    :math:`Z_k = e_k(e^{x_1},\dots,e^{x_n})`, the inclusion probabilities of a softmax over
-    k-subsets. Evaluated in closed form, eq. (eq-smooth-topk-loo):
-    :math:`Z_{k,i} = e^{x_i}\,e_{k-1}(e^{x_{-i}})` with :math:`x_{-i}` the input without entry
-    ``i``; both :math:`\log e_{k-1}(x_{-i})` and :math:`\log Z_k` come from
-    :func:`log_elementary_symmetric` (positive terms only, no cancellation), so any spread of
-    ``x`` is fine — unlike the article's recursion, :func:`grad_topk_recursive`. (Autograd of
-    ``log Z_k`` gives the same values, but its own gradient would need the double backward of
-    ``torch.logcumsumexp``, which is NaN wherever an incoming gradient is 0.) Entries lie in
-    ``[0, 1]`` and sum to ``k`` up to rounding; ``k = 1`` is ``softmax``; differentiable.
-    ``0 <= k <= n``; cost ``O(n^2 k)``; float16/bfloat16 are computed in float32.
-    """
-    n = _check_topk_args(x, k, dim)
-    if k == 0 or k == n:
-        return torch.full_like(x, float(k == n)) + 0 * x
-    z = x.movedim(dim, -1).to(_work_dtype(x))
+def _grad_topk_loo(z: Tensor, k: int) -> Tensor:
+    r"""Closed form :math:`e^{x_i}e_{k-1}(e^{x_{-i}})/e_k(e^x)` along the last dim (``1 <= k < n``)."""
+    n = z.shape[-1]
     # row i of `others` lists every index but i
     others = torch.arange(n - 1, device=z.device) + (
         torch.arange(n - 1, device=z.device) >= torch.arange(n, device=z.device)[:, None]
     )
     log_loo = log_elementary_symmetric(z[..., others], k - 1, dim=-1)[..., k - 1]  # [..., n]
     log_zk = log_elementary_symmetric(z, k, dim=-1)[..., k : k + 1]
-    return torch.exp(z + log_loo - log_zk).to(x.dtype).movedim(-1, dim)
+    return torch.exp(z + log_loo - log_zk)
+
+
+class _GradTopK(torch.autograd.Function):
+    """Forward: autograd of ``log Z_k`` (``O(nk)``); backward: the closed form's VJP."""
+
+    @staticmethod
+    def forward(ctx, z: Tensor, k: int) -> Tensor:
+        with torch.enable_grad():
+            zz = z.detach().requires_grad_()
+            log_zk = log_elementary_symmetric(zz, k, dim=-1)[..., k]
+            (g,) = torch.autograd.grad(log_zk.sum(), zz)
+        ctx.save_for_backward(z)
+        ctx.k = k
+        return g.clamp(0, 1)  # true values lie in [0, 1]; removes ~1e-12 rounding overshoot
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out: Tensor):
+        (z,) = ctx.saved_tensors
+        with torch.enable_grad():
+            zz = z.detach().requires_grad_()
+            (grad_in,) = torch.autograd.grad(_grad_topk_loo(zz, ctx.k), zz, grad_out)
+        return grad_in, None
+
+
+def grad_topk(x: Tensor, k: int, dim: int = -1) -> Tensor:
+    r"""GradTopK: :math:`\nabla_x \log Z_k`, the gradient of the smoothed top-k sum.
+
+    Chapter *Smooth top-k* (kexue.fm/archives/10373), eq. (eq-smooth-topk-grad):
+    :math:`[\mathcal{ST}_k(x)]_i = \partial\log Z_k/\partial x_i = Z_{k,i}/Z_k` with
+    :math:`Z_k = e_k(e^{x_1},\dots,e^{x_n})`, the inclusion probabilities of a softmax over
+    k-subsets. The values are the autograd gradient of :math:`\log Z_k` from
+    :func:`log_elementary_symmetric` (positive-term log-space recursion, no cancellation, so
+    any spread of ``x`` is fine — unlike the article's recursion,
+    :func:`grad_topk_recursive`); cost ``O(nk)``. The map's own gradient uses the closed form
+    :math:`Z_{k,i} = e^{x_i}\,e_{k-1}(e^{x_{-i}})` (``O(n^2 k)``, only when backpropagating),
+    because the double backward of ``torch.logcumsumexp`` is NaN wherever an incoming
+    gradient is 0. Entries lie in ``[0, 1]`` and sum to ``k`` up to rounding; ``k = 1`` is
+    ``softmax``. ``0 <= k <= n``; float16/bfloat16 are computed in float32 and cast back.
+    """
+    n = _check_topk_args(x, k, dim)
+    if k == 0 or k == n:
+        return torch.full_like(x, float(k == n)) + 0 * x
+    z = x.movedim(dim, -1).to(_work_dtype(x))
+    return _GradTopK.apply(z, k).to(x.dtype).movedim(-1, dim)
 
 
 def _smooth_f(z: Tensor) -> Tensor:

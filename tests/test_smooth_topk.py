@@ -197,6 +197,14 @@ def test_weighted_softmax_limit_is_one_and_a_half():
     )
 
 
+def test_weighted_softmax_leaves_unit_interval_at_tau_one():
+    p = weighted_softmax_topk(torch.tensor([3.0, 1.0, 1.0, 0.0], dtype=f64), 3)
+    assert float(p[0]) < -10 and float(p[1]) > 5
+    naive = weighted_softmax_topk(torch.tensor([3.0, 1.0, 1.0, 0.0], dtype=f64), 3, stable=False)
+    assert torch.allclose(p, naive, atol=1e-12, rtol=0)
+    assert float(p.sum()) == pytest.approx(3.0, abs=1e-12)
+
+
 def test_su_iteration_counterexamples():
     over = soft_k_max_iterative(torch.tensor([2.0, 0.0, 0.0], dtype=f64), 2)
     assert float(over[0]) > 1.2
