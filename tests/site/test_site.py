@@ -7,7 +7,7 @@ import re
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urldefrag, urlparse
+from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
 
