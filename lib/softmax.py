@@ -303,7 +303,8 @@ def perturb_max_probs(
       for 100 spread logits the row-sum error is ~4e-6 at 32 nodes, ~4e-13 at 128.
     * ``"quantile"``: the article's rule, eq. (eq-perturb-max-quantile): average of the
       integrand in :math:`t=\Phi(\varepsilon)` at :math:`t_k = k/(K+1)`, ``K = nodes``. Its
-      bias is :math:`(p_i-\tfrac12)/K + o(1/K)` and its rows do **not** sum to 1.
+      bias is :math:`(p_i-\tfrac12)/K + o(1/K)` (eq. eq-perturb-max-trapezoid) and its rows do
+      **not** sum to 1.
     * ``"mc"``: the frequency of each argmax over ``nodes`` noise draws (``generator`` for
       reproducibility); standard error :math:`\sqrt{p_i(1-p_i)/\text{nodes}}`.
 
@@ -396,7 +397,7 @@ def _work_dtype(x: Tensor) -> torch.dtype:
 
 
 def soft_k_max_iterative(x: Tensor, k: int, dim: int = -1) -> Tensor:
-    r"""Su's 2019 iterative soft-k-max (chapter *Smooth top-k*, eq. eq-smooth-topk-su-iter).
+    r"""Su's 2019 iterative soft-k-max (chapter *Smooth top-k*, section 2).
 
     :math:`x \leftarrow x - \min x`, :math:`p^{(0)} = 0`, then ``k`` times
     :math:`p^{(i)} = p^{(i-1)} + \mathrm{softmax}\bigl((1-p^{(i-1)})\otimes x\bigr)`.
@@ -414,7 +415,7 @@ def soft_k_max_iterative(x: Tensor, k: int, dim: int = -1) -> Tensor:
 
 
 def weighted_softmax_topk(x: Tensor, k: int, dim: int = -1, *, stable: bool = True) -> Tensor:
-    r"""The weighted-softmax iteration (chapter *Smooth top-k*, eq. eq-smooth-topk-weighted).
+    r"""The weighted-softmax iteration (chapter *Smooth top-k*, eq. eq-smooth-topk-weighted-limit).
 
     :math:`p^{(i)} = p^{(i-1)} + \mathrm{softmax}(x; w)` with :math:`w = 1-p^{(i-1)}` and
     :math:`[\mathrm{softmax}(x;w)]_j = w_je^{x_j}/\sum_l w_le^{x_l}`. It is **not** a top-k

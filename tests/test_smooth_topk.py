@@ -178,8 +178,11 @@ def test_zero_temperature_limit(name):
     x = torch.tensor([3.0, 2.0, 1.0, 4.0, -1.0, 0.0], dtype=f64)
     for k in (1, 2, 3):
         p = ALL_MAPS[name](x / 0.05, k)
-        # gaps >= 1 at tau = 0.05: deviation <= max(k, n-k, C(n-1,k-1)) * e^{-10}
-        bound = max(k, len(x) - k, math.comb(len(x) - 1, k - 1)) * math.exp(-10)
+        # gaps >= 1 at tau = 0.05: thresholds deviate <= max(k, n-k) e^{-10}, GradTopK
+        # <= max(C(n-1,k-1), C(n-1,k)) e^{-20}
+        n = len(x)
+        bound = max(k, n - k, max(math.comb(n - 1, k - 1), math.comb(n - 1, k)) * math.exp(-10))
+        bound *= math.exp(-10)
         assert (p - topk_mask(x, k)).abs().max() <= bound, name
 
 
