@@ -119,8 +119,9 @@ ch.claim("softplus-ratio-not-shift-invariant", shift_gap, at_least=1e-3,
 #
 # Properties (1) and (2) hold because the events "entry $i$ wins" partition the sample space
 # (ties have probability zero for continuous noise). The event depends on $\mu$ only through the
-# differences $\mu_i-\mu_j$, which gives (4); raising $\mu_i$ only enlarges the event, which
-# gives (3). To compute $p_i$, fix $\varepsilon_i$. Entry $i$ wins when
+# differences $\mu_i-\mu_j$, which gives (4). Swapping $\mu_i$ and $\mu_j$ swaps $p_i$ and $p_j$
+# (the noise is exchangeable), and raising $\mu_i$ enlarges the event "$i$ wins" while shrinking
+# "$j$ wins"; together these give (3). To compute $p_i$, fix $\varepsilon_i$. Entry $i$ wins when
 # $\varepsilon_j<\mu_i-\mu_j+\varepsilon_i$ for every $j\ne i$; these events are independent
 # given $\varepsilon_i$, with probabilities $\Phi(\mu_i-\mu_j+\varepsilon_i)$. Averaging over
 # $\varepsilon_i$:
