@@ -351,6 +351,47 @@ class _SparseMultilabelCEFast(torch.autograd.Function):
         return grad, None, None
 
 
+def micro_f1(logits: Tensor, targets: Tensor, threshold: float | Tensor = 0.0, start_dim: int = 0) -> Tensor:
+    r"""Micro-averaged F1 of the prediction ``logits > threshold`` against 0/1 ``targets``.
+
+    Chapter *Multi-label softmax + cross-entropy* (kexue.fm/archives/7359), section 5:
+    :math:`F_1 = 2\,TP/(\#\text{predicted} + \#\text{true})`, counted over all dims from
+    ``start_dim`` on (``start_dim=1``: one F1 per entry of dim 0, e.g. per task; then
+    ``threshold`` may be a tensor with one threshold per entry). 0/0 (nothing predicted,
+    nothing true) gives 1.
+    """
+    if logits.shape != targets.shape:
+        raise ValueError(f"targets must have the shape of logits {tuple(logits.shape)}, got {tuple(targets.shape)}")
+    thr = torch.as_tensor(threshold, dtype=logits.dtype, device=logits.device)
+    thr = thr.reshape(thr.shape + (1,) * (logits.dim() - thr.dim()))
+    pred, true = logits > thr, targets > 0
+    dims = tuple(range(start_dim, logits.dim()))
+    tp = (pred & true).sum(dims)
+    denom = pred.sum(dims) + true.sum(dims)
+    return torch.where(denom > 0, 2 * tp / denom.clamp_min(1), torch.ones_like(tp, dtype=torch.float64))
+
+
+def best_f1_threshold(logits: Tensor, targets: Tensor, start_dim: int = 0) -> Tensor:
+    r"""The threshold that maximises :func:`micro_f1` exactly (over dims from ``start_dim``).
+
+    Chapter *Multi-label softmax + cross-entropy* (kexue.fm/archives/7359), section 5 (the
+    tuned threshold BCE needs): sort the scores, count true positives cumulatively, take the
+    best cut, and return the midpoint between the last score kept and the first dropped.
+    """
+    if logits.shape != targets.shape:
+        raise ValueError(f"targets must have the shape of logits {tuple(logits.shape)}, got {tuple(targets.shape)}")
+    lead = logits.shape[:start_dim]
+    sc, order = logits.reshape(lead + (-1,)).sort(dim=-1, descending=True)
+    y = (targets.reshape(lead + (-1,)) > 0).to(torch.float64).gather(-1, order)
+    m = sc.shape[-1]
+    if m == 0:
+        raise ValueError("logits is empty")
+    f1 = 2 * y.cumsum(-1) / (torch.arange(1, m + 1, dtype=torch.float64) + y.sum(-1, keepdim=True))
+    i = f1.argmax(-1, keepdim=True)
+    below = torch.cat([sc[..., 1:], sc[..., -1:] - 1], dim=-1)  # keeping all: 1 below the last
+    return ((sc.gather(-1, i) + below.gather(-1, i)) / 2).squeeze(-1)
+
+
 
 # ---------------------------------------------------------------------------------------
 # GlobalPointer symmetric KL (9039) and the n-tasks-of-m-classes attempt (9158)

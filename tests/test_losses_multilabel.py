@@ -227,3 +227,24 @@ def test_fractional_targets_rejected_on_both_paths():
         multilabel_ce(s * 1e3, y * 0.5)  # max-shifted path
     with pytest.raises(ValueError, match="targets"):
         multilabel_ce(s, torch.where(y > 0, 0.999, 0.0))  # fused path
+
+
+def test_micro_f1_and_best_threshold():
+    from lib.losses import best_f1_threshold, micro_f1
+
+    g = torch.Generator().manual_seed(12)
+    logits = torch.randn(3, 40, 5, generator=g, dtype=F64)
+    y = (torch.rand(3, 40, 5, generator=g) < 0.3).to(F64)
+    f1 = micro_f1(logits, y, 0.0, start_dim=1)
+    for k in range(3):
+        pred = logits[k] > 0
+        tp = (pred & (y[k] > 0)).sum().item()
+        assert f1[k].item() == pytest.approx(2 * tp / (pred.sum().item() + y[k].sum().item()))
+    thr = best_f1_threshold(logits, y, start_dim=1)
+    best = micro_f1(logits, y, thr, start_dim=1)
+    grid = torch.linspace(-4, 4, 801, dtype=F64)
+    for k in range(3):  # no grid threshold does better than the exact search
+        assert max(micro_f1(logits[k], y[k], float(t)).item() for t in grid) <= best[k].item() + 1e-12
+    assert micro_f1(torch.zeros(2, 2), torch.zeros(2, 2)).item() == 1.0
+    with pytest.raises(ValueError, match="targets"):
+        micro_f1(logits, y[:, :3])
