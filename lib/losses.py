@@ -588,6 +588,260 @@ def nm_loss_centered(S: Tensor, T: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------------------
 # Class imbalance: focal loss, logit adjustment (7708); accuracy objectives (9098)
 # ---------------------------------------------------------------------------------------
+_CI_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _ci_reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum()
+
+
+def _ci_check_common(logits: Tensor, reduction: str) -> torch.dtype:
+    """Validate ``logits`` and ``reduction``; return the dtype to compute in."""
+    if not isinstance(logits, Tensor):
+        raise ValueError(f"logits must be a torch.Tensor, got {type(logits).__name__}")
+    if not logits.is_floating_point():
+        raise ValueError(f"logits must be a floating-point tensor, got dtype {logits.dtype}")
+    if logits.numel() == 0:
+        raise ValueError(f"logits is empty (shape {tuple(logits.shape)})")
+    if not torch.isfinite(logits).all():
+        raise ValueError("logits must be finite (found NaN or inf)")
+    if reduction not in _CI_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_CI_REDUCTIONS}, got {reduction!r}")
+    # half precision: compute in float32, hand the result back in the input dtype
+    return torch.float32 if logits.dtype in (torch.float16, torch.bfloat16) else logits.dtype
+
+
+def _ci_check_class_target(logits: Tensor, target: Tensor) -> None:
+    """``logits [..., C]`` (C >= 2) with integer class indices ``target [...]``."""
+    if logits.dim() < 1 or logits.shape[-1] < 2:
+        raise ValueError(f"logits must have a class dimension of size >= 2, got {tuple(logits.shape)}")
+    if not isinstance(target, Tensor) or target.is_floating_point() or target.dtype == torch.bool:
+        raise ValueError("target must be an integer tensor of class indices")
+    if target.shape != logits.shape[:-1]:
+        raise ValueError(
+            f"target shape {tuple(target.shape)} must equal logits.shape[:-1] = "
+            f"{tuple(logits.shape[:-1])}"
+        )
+    if ((target < 0) | (target >= logits.shape[-1])).any():
+        raise ValueError(f"target values must lie in [0, {logits.shape[-1]})")
+
+
+def _ci_check_binary_target(logits: Tensor, target: Tensor) -> None:
+    """Binary labels in {0, 1}, same shape as ``logits``."""
+    if not isinstance(target, Tensor):
+        raise ValueError(f"target must be a torch.Tensor, got {type(target).__name__}")
+    if target.shape != logits.shape:
+        raise ValueError(
+            f"target shape {tuple(target.shape)} must equal logits shape {tuple(logits.shape)}"
+        )
+    if not ((target == 0) | (target == 1)).all():
+        raise ValueError("target must contain only 0 and 1")
+
+
+def smooth_accuracy_binary(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    r"""Smoothed binary accuracy :math:`y\,\sigma(z) + (1-y)\,\sigma(-z)` (a score, not a loss).
+
+    Chapter *Class imbalance: re-weighting vs modified losses*, eq. (eq-class-imbalance-acc):
+    the hard prediction :math:`\mathbb 1[z>0]` replaced by :math:`p=\sigma(z)`. Its logit
+    gradient for a positive is :math:`p(1-p)`, which vanishes on badly wrong samples.
+    ``target`` holds 0/1 labels with the shape of ``logits``.
+    """
+    work = _ci_check_common(logits, reduction)
+    _ci_check_binary_target(logits, target)
+    z = logits.to(work)
+    y = target.to(work)
+    acc = y * torch.sigmoid(z) + (1 - y) * torch.sigmoid(-z)
+    return _ci_reduce(acc, reduction).to(logits.dtype)
+
+
+def smooth_f1_binary(logits: Tensor, target: Tensor) -> Tensor:
+    r"""Smoothed F1 :math:`2\sum_i y_i p_i / \sum_i (y_i + p_i)` over all elements, :math:`p=\sigma(z)`.
+
+    Chapter *Class imbalance*, eq. (eq-class-imbalance-f1). A set-level score (no
+    ``reduction``). Returns 0 when the denominator underflows to 0 (no positives and all
+    :math:`p` rounded to 0).
+    """
+    work = _ci_check_common(logits, "mean")
+    _ci_check_binary_target(logits, target)
+    p = torch.sigmoid(logits.to(work))
+    y = target.to(work)
+    den = (y + p).sum()
+    tiny = torch.finfo(work).tiny
+    return (2 * (y * p).sum() / den.clamp_min(tiny)).to(logits.dtype)
+
+
+def f1_weighted_bce(
+    logits: Tensor, target: Tensor, reduction: str = "mean", *, f1: float | Tensor | None = None
+) -> Tensor:
+    r"""BCE re-weighted by the current smoothed F1: positives :math:`1-F_1/2`, negatives :math:`F_1/2`.
+
+    Chapter *Class imbalance*, eq. (eq-class-imbalance-f1-bce):
+    :math:`-y(1-\tfrac12F_1)\log\sigma(z)-(1-y)\tfrac12F_1\log\sigma(-z)` with :math:`F_1`
+    held constant (computed from the batch under ``no_grad`` unless given as ``f1``). Its
+    gradient is the smooth-F1 gradient with the rule :math:`\nabla p\to\nabla\log p`
+    applied per sample.
+    """
+    work = _ci_check_common(logits, reduction)
+    _ci_check_binary_target(logits, target)
+    if f1 is None:
+        with torch.no_grad():
+            f1 = smooth_f1_binary(logits, target).to(work)
+    else:
+        f1 = torch.as_tensor(f1, dtype=work, device=logits.device).detach()
+        if f1.numel() != 1 or not (0 <= float(f1) <= 1):
+            raise ValueError(f"f1 must be a scalar in [0, 1], got {f1}")
+    z = logits.to(work)
+    y = target.to(work)
+    half = f1 / 2
+    logsig = torch.nn.functional.logsigmoid
+    loss = -(y * (1 - half) * logsig(z) + (1 - y) * half * logsig(-z))
+    return _ci_reduce(loss, reduction).to(logits.dtype)
+
+
+def focal_loss(logits: Tensor, target: Tensor, gamma: float, reduction: str = "mean") -> Tensor:
+    r"""Focal loss :math:`-(1-p_t)^\gamma\log p_t` (Lin et al. 2017); ``gamma = 0`` is CE.
+
+    Chapter *Class imbalance*, eq. (eq-class-imbalance-focal): its logit gradient is CE's
+    gradient times the non-negative weight :math:`(1-p)^\gamma[1-\gamma p\log p/(1-p)]`.
+
+    Two forms, chosen by ``target``:
+
+    * integer class indices ``target [...]`` with ``logits [..., C]``: softmax form,
+      :math:`p_t = \mathrm{softmax}(z)_t`;
+    * 0/1 labels with the shape of ``logits`` (any dtype): sigmoid form,
+      :math:`p_t = \sigma(\pm z)` (the softmax form with logits :math:`(0, z)`).
+
+    Stable for any finite logits: :math:`\log p_t` and :math:`\log(1-p_t)` are both taken
+    from logsumexp differences (never ``1 - p``), so the weight is exact even when
+    :math:`p_t` rounds to 1. Half-precision inputs are computed in float32 and returned in
+    their own dtype.
+    """
+    work = _ci_check_common(logits, reduction)
+    if not (isinstance(gamma, int | float) and math.isfinite(gamma) and gamma >= 0):
+        raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
+    z = logits.to(work)
+    if not (isinstance(target, Tensor) and target.shape == logits.shape):
+        _ci_check_class_target(logits, target)
+        t = target.unsqueeze(-1)
+        lse = torch.logsumexp(z, dim=-1, keepdim=True)
+        log_pt = (z.gather(-1, t) - lse).squeeze(-1)
+        own = torch.nn.functional.one_hot(target, z.shape[-1]).bool()
+        others = z.masked_fill(own, -math.inf)
+        log_1m_pt = (torch.logsumexp(others, dim=-1, keepdim=True) - lse).squeeze(-1)
+    else:
+        _ci_check_binary_target(logits, target)
+        s = 2 * target.to(work) - 1
+        log_pt = torch.nn.functional.logsigmoid(s * z)
+        log_1m_pt = torch.nn.functional.logsigmoid(-s * z)
+    loss = -torch.exp(gamma * log_1m_pt) * log_pt
+    return _ci_reduce(loss, reduction).to(logits.dtype)
+
+
+def logit_adjusted_ce(
+    logits: Tensor,
+    target: Tensor,
+    log_prior: Tensor,
+    tau: float = 1.0,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""Logit-adjusted cross-entropy :math:`-\log\mathrm{softmax}(z + \tau\log\pi)_y` (Menon et al.).
+
+    Chapter *Class imbalance*, eq. (eq-class-imbalance-la). **Sign convention:** the
+    *training* loss adds :math:`+\tau\log\pi_i` to every logit (rare classes get a negative
+    offset, so they must win by the margin :math:`\tau\log(\pi_i/\pi_y)`); at *inference*
+    predict with the raw ``logits``. (The equivalent post-hoc form trains plain CE and
+    predicts with ``logits - tau * log_prior``; doing both double-counts the prior.)
+
+    ``logits [..., C]``, integer ``target [...]``, ``log_prior [C]`` finite (it need not be
+    normalised: a constant shift cancels in the softmax). ``tau >= 0``; ``tau = 0`` is CE.
+    """
+    work = _ci_check_common(logits, reduction)
+    _ci_check_class_target(logits, target)
+    if not isinstance(log_prior, Tensor):
+        log_prior = torch.as_tensor(log_prior)
+    if log_prior.shape != logits.shape[-1:]:
+        raise ValueError(
+            f"log_prior must have shape ({logits.shape[-1]},), got {tuple(log_prior.shape)}"
+        )
+    if not torch.isfinite(log_prior).all():
+        raise ValueError("log_prior must be finite (a class with prior 0 has log_prior -inf)")
+    if not (isinstance(tau, int | float) and math.isfinite(tau) and tau >= 0):
+        raise ValueError(f"tau must be a finite number >= 0, got {tau!r}")
+    z = logits.to(work) + tau * log_prior.to(dtype=work, device=logits.device)
+    c = z.shape[-1]
+    loss = torch.nn.functional.cross_entropy(
+        z.reshape(-1, c), target.reshape(-1), reduction="none"
+    )
+    return _ci_reduce(loss.reshape(target.shape), reduction).to(logits.dtype)
+
+
+def balanced_accuracy(logits: Tensor, target: Tensor) -> Tensor:
+    r"""Mean over classes of the per-class recall of ``argmax(logits, -1)`` (float64 scalar).
+
+    Chapter *Class imbalance*: the metric logit adjustment targets. Classes absent from
+    ``target`` are left out of the mean.
+    """
+    _ci_check_common(logits, "mean")
+    _ci_check_class_target(logits, target)
+    pred = logits.argmax(dim=-1).reshape(-1)
+    t = target.reshape(-1)
+    c = logits.shape[-1]
+    hits = torch.bincount(t[pred == t], minlength=c).double()
+    counts = torch.bincount(t, minlength=c).double()
+    present = counts > 0
+    return (hits[present] / counts[present]).mean()
+
+
+def expected_accuracy_loss(
+    logits: Tensor,
+    target: Tensor,
+    noise: str = "normal",
+    scale: float = 1.0,
+    nodes: int = 64,
+    reduction: str = "mean",
+) -> Tensor:
+    r"""EXACT's loss :math:`-p(y\mid x)`, with :math:`p(y\mid x)=P(y=\arg\max_i[z_i/s+\varepsilon_i])`.
+
+    Chapter *Training accuracy directly: EXACT*, eq. (eq-train-your-accuracy-exact): minus
+    the expected accuracy of the perturb-and-argmax classifier (Karpukhin et al. 2022).
+
+    * ``noise="gumbel"``: :math:`p = \mathrm{softmax}(z/s)_y` exactly (Gumbel-max);
+    * ``noise="normal"`` (EXACT): :math:`p=\int\varphi(t)\prod_{i\ne y}\Phi(t+(z_y-z_i)/s)\,dt`,
+      by ``nodes``-point Gauss–Hermite quadrature in the log domain (``log_ndtr``), so it is
+      finite for any finite logits; absolute error well below 1e-10 for ``nodes=64``
+      and :math:`|z_y-z_i|/s\le 8` (see the tests).
+
+    ``s = scale`` is the noise temperature. ``logits [..., C]``, integer ``target [...]``.
+    The returned loss is :math:`-p` (EXACT's code uses :math:`1-p`: same gradient).
+    """
+    work = _ci_check_common(logits, reduction)
+    _ci_check_class_target(logits, target)
+    if not (isinstance(scale, int | float) and math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
+    z = logits.to(work) / scale
+    t = target.unsqueeze(-1)
+    if noise == "gumbel":
+        p = torch.softmax(z, dim=-1).gather(-1, t).squeeze(-1)
+    elif noise == "normal":
+        if not (isinstance(nodes, int) and nodes >= 2):
+            raise ValueError(f"nodes must be an integer >= 2, got {nodes!r}")
+        import numpy as np
+
+        tk, wk = np.polynomial.hermite_e.hermegauss(nodes)
+        tk = torch.as_tensor(tk, dtype=work, device=logits.device)
+        logw = torch.as_tensor(np.log(wk / math.sqrt(2 * math.pi)), dtype=work, device=logits.device)
+        d = z.gather(-1, t) - z  # [..., C]: margins of the target over each class
+        lcdf = torch.special.log_ndtr(tk + d.unsqueeze(-1))  # [..., C, K]
+        own = torch.nn.functional.one_hot(target, z.shape[-1]).bool().unsqueeze(-1)
+        logint = lcdf.masked_fill(own, 0.0).sum(dim=-2)  # [..., K]
+        p = torch.exp(torch.logsumexp(logint + logw, dim=-1))
+    else:
+        raise ValueError(f"noise must be 'normal' or 'gumbel', got {noise!r}")
+    return _ci_reduce(-p, reduction).to(logits.dtype)
 
 
 # ---------------------------------------------------------------------------------------
