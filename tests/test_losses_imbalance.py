@@ -222,3 +222,37 @@ def test_bad_input_raises_value_error_naming_the_argument():
     for fn, name in cases:
         with pytest.raises(ValueError, match=name):
             fn()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    tau=st.floats(0, 3),
+    prior=st.lists(st.floats(1e-4, 1.0), min_size=3, max_size=3),
+    seed=st.integers(0, 2**16),
+)
+def test_logit_adjusted_ce_is_pairwise_margin_ce(tau, prior, seed):
+    """Eq. (eq-class-imbalance-la): CE with margin tau log(pi_i / pi_y) against every i != y."""
+    z, t = _data(n=6, c=3, seed=seed)
+    lp = torch.tensor(prior, dtype=D).log()
+    out = logit_adjusted_ce(z, t, lp, tau=tau, reduction="none")
+    m = z - z.gather(1, t[:, None]) + tau * (lp - lp[t][:, None])
+    m = m.masked_fill(F.one_hot(t, 3).bool(), -math.inf)
+    ref = torch.log1p(torch.exp(m).sum(1))
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_binary_scores_low_precision(dtype):
+    g = torch.Generator().manual_seed(5)
+    z = 3 * torch.randn(64, generator=g, dtype=D)
+    y = (torch.rand(64, generator=g) < 0.3).to(D)
+    eps = torch.finfo(dtype).eps
+    zl, yl = z.to(dtype), y.to(dtype)
+    for fn in (smooth_accuracy_binary, f1_weighted_bce):
+        out = fn(zl, yl)
+        assert out.dtype == dtype and torch.isfinite(out)
+        # input rounding |dz| <= eps/2 |z| (|z| < 12) moves these O(1) means by <= ~6 eps
+        torch.testing.assert_close(out.to(D), fn(z, y), rtol=0, atol=16 * eps)
+    f1 = smooth_f1_binary(zl, yl)
+    assert f1.dtype == dtype
+    torch.testing.assert_close(f1.to(D), smooth_f1_binary(z, y), rtol=0, atol=16 * eps)

@@ -38,7 +38,7 @@
 # cross-entropy with a weight $w_\gamma(p)\ge0$. The one change that is not a weight on the
 # gradient of the log is a shift of the logits *inside* the log, $z_i+\tau\log\pi_i$, which is a
 # class-dependent margin — logit adjustment — and on a long-tailed task it lifts balanced
-# accuracy from about 0.40 to the Bayes ceiling.
+# accuracy from {glue:text}`la-ba-plain-ce:.2f` to the Bayes ceiling.
 #
 # :::{prf:proposition} Modified losses as re-weighted gradients
 # :label: thm-class-imbalance
