@@ -554,7 +554,7 @@ display(Markdown("| training loss / read-out | balanced accuracy |\n|---|---|\n"
 
 # %% [markdown]
 # The test estimate of a balanced accuracy has standard error at most
-# $\frac13\sqrt{3\cdot 0.25/5000}\approx0.0041$; we use that conservative value (it ignores the
+# $\frac13\sqrt{3\cdot 0.25/5000}$ (each per-class recall is a mean of 5000 Bernoulli draws); we use that conservative value (it ignores the
 # pairing of the models on one test set) for every comparison.
 
 # %%
