@@ -411,11 +411,13 @@ def _kl_nm_check_tensor(x, name: str) -> None:
 def symmetric_kl_softmax(s: Tensor, t: Tensor, dim: int = -1) -> Tensor:
     r"""Symmetric KL :math:`KL(p\|q)+KL(q\|p)` of ``p = softmax(s)``, ``q = softmax(t)``.
 
-    Chapter *GlobalPointer "KL divergence"*, eq. (eq-globalpointer-kl-softmax):
+    Chapter *A "KL divergence" for GlobalPointer* (kexue.fm/archives/9039), eq.
+    (eq-globalpointer-kl-softmax):
     :math:`D = \sum_i (p_i-q_i)(s_i-t_i) = \langle \mathrm{softmax}(s)-\mathrm{softmax}(t),
     s-t\rangle`. The logit difference is taken after centring by the log-partition
-    (``log_softmax(s) - log_softmax(t)``, the same number, eq. step 2), so a large common
-    shift of ``s`` or ``t`` adds no rounding error. Reduces ``dim``; dtype and device are
+    (``log_softmax(s) - log_softmax(t)``: ``s - t`` minus a constant whose contribution
+    cancels, the chapter's step 2), so a large common shift of ``s`` or ``t`` adds no
+    rounding error. Reduces ``dim``; dtype and device are
     preserved (float16/bfloat16 are computed in float32).
 
     Masked classes: a class that is ``-inf`` in *both* ``s`` and ``t`` has probability 0
@@ -450,7 +452,8 @@ def symmetric_kl_softmax(s: Tensor, t: Tensor, dim: int = -1) -> Tensor:
 def symmetric_kl_sigmoid(s: Tensor, t: Tensor, mask: Tensor | None = None, *, dim: int = -1) -> Tensor:
     r"""GlobalPointer's divergence :math:`D_{\rm GP}(s,t)=\sum_i(\sigma(s_i)-\sigma(t_i))(s_i-t_i)`.
 
-    Chapter *GlobalPointer "KL divergence"*, eq. (eq-globalpointer-kl-gp): the sum over labels
+    Chapter *A "KL divergence" for GlobalPointer* (kexue.fm/archives/9039), eq.
+    (eq-globalpointer-kl-gp): the sum over labels
     of the symmetric KL of the Bernoulli pairs :math:`[\sigma(s_i), 1-\sigma(s_i)]` and
     :math:`[\sigma(t_i), 1-\sigma(t_i)]` (eq. eq-globalpointer-kl-bernoulli). Each term is
     computed as :math:`\sigma(a)\,\sigma(-b)\,(1-e^{-|s_i-t_i|})\,|s_i-t_i|` with
@@ -553,7 +556,8 @@ def _kl_nm_log1p_sum(x: Tensor, t: Tensor) -> Tensor:
 def nm_loss_truncated(S: Tensor, T: Tensor) -> Tensor:
     r"""First-order truncation :math:`l_1` of softmax CE over n tasks of m classes.
 
-    Chapter *An unsuccessful attempt: n tasks of m classes*, eq. (eq-nm-multiclass-attempt-l1):
+    Chapter *An unsuccessful attempt: n tasks of m classes* (kexue.fm/archives/9158), eq.
+    (eq-nm-multiclass-attempt-l1):
     :math:`l_1=\sum_j\log\bigl(1+\sum_i\sum_{k\ne j}t_{ij}\,e^{s_{ik}-s_{ij}}\bigr)`, with
     ``S``, ``T`` of shape ``[..., n, m]`` (tasks ``i``, classes ``j``); the sum over tasks
     sits inside the log. Returns one value per leading index (shape ``S.shape[:-2]``). For
@@ -573,7 +577,8 @@ def nm_loss_truncated(S: Tensor, T: Tensor) -> Tensor:
 def nm_loss_centered(S: Tensor, T: Tensor) -> Tensor:
     r"""Reverse-engineered loss :math:`l_3` whose soft-label optimum is ``T = softmax(S)``.
 
-    Chapter *An unsuccessful attempt: n tasks of m classes*, eq. (eq-nm-multiclass-attempt-l3):
+    Chapter *An unsuccessful attempt: n tasks of m classes* (kexue.fm/archives/9158), eq.
+    (eq-nm-multiclass-attempt-l3):
     :math:`l_3=\sum_j\log\bigl(1+\sum_i t_{ij}\,e^{\bar s_i-s_{ij}}\bigr)`,
     :math:`\bar s_i=\frac1m\sum_j s_{ij}`. Shapes, masking and validation as in
     :func:`nm_loss_truncated`. With hard labels it only asks the target logit to beat the
