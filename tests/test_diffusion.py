@@ -366,6 +366,15 @@ def test_probability_flow_is_the_quantile_map(g1):
     assert np.array_equal(probability_flow(xT, 0.5, 0.5, g1, s), xT)
 
 
+def test_probability_flow_quantile_map_ve(g1):
+    """The VE schedule with the exact kernel bbar^2 = sigma^2 - sigma_min^2 (no offset)."""
+    s = VEGeometric()
+    pT = marginal(g1, s, 1.0)
+    xT = np.linspace(-60.0, 60.0, 7)
+    x0 = probability_flow(xT, 1.0, 0.0, g1, s)
+    assert np.max(np.abs(x0 - g1.icdf(pT.cdf(xT)))) < 1e-7
+
+
 def test_heun_ode_sampler_second_order(g1):
     s = VPLinear()
     pT = marginal(g1, s, 1.0)
