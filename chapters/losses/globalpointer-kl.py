@@ -231,7 +231,7 @@ ch.claim("f32-plain-rel-error", ((plain32.double() - reference) / reference).abs
 
 # %% [markdown]
 # The worst relative error is {glue:text}`f32-lib-rel-error:.1e` for the library and
-# {glue:text}`f32-plain-rel-error:.2g` for the plain formula: for the closest pairs the two float32
+# {glue:text}`f32-plain-rel-error:.0%` for the plain formula: for the closest pairs the two float32
 # sigmoids differ by an ulp or not at all, and no digit of the difference is right.
 #
 # ```{literalinclude} /lib/losses.py
