@@ -532,7 +532,8 @@ def _double_factorial(k: int) -> int:
 
 def diffuse(gmm: GaussianMixture, a: float, b: float) -> GaussianMixture:
     """Law of ``a x + b eps`` for ``x ~ gmm``, ``eps ~ N(0, I)``: means ``a m_k``, covariances
-    ``a^2 C_k + b^2 I`` (reverse-time-sde, Eq. ``eq-reverse-time-sde-kernel``)."""
+    ``a^2 C_k + b^2 I`` (reverse-time-sde, "Test bed": a mixture pushed through the kernel of
+    Theorem ``thm-reverse-time-sde``, or through one Euler step, Eq. ``eq-reverse-time-sde-euler``)."""
     if not isinstance(gmm, GaussianMixture):
         raise ValueError("gmm must be a GaussianMixture")
     a, b = float(a), float(b)
@@ -548,7 +549,7 @@ def diffuse(gmm: GaussianMixture, a: float, b: float) -> GaussianMixture:
 
 def marginal(gmm: GaussianMixture, sched, t: float) -> GaussianMixture:
     """The marginal ``p_t`` of the forward SDE started from ``p_0 = gmm``:
-    ``diffuse(gmm, abar_t, bbar_t)`` (reverse-time-sde, Eq. ``eq-reverse-time-sde-kernel``)."""
+    ``diffuse(gmm, abar_t, bbar_t)`` (reverse-time-sde, kernel of Eq. ``eq-reverse-time-sde-fg``)."""
     a, b = sched.kernel(t)
     return diffuse(gmm, a, b)
 
@@ -825,7 +826,8 @@ def _sample_1d(samples, name: str = "samples") -> np.ndarray:
 
 
 def ks_distance(samples, gmm: GaussianMixture) -> float:
-    """Kolmogorov-Smirnov distance ``sup_x |F_n(x) - F(x)|`` of a 1-D sample to the mixture."""
+    """Kolmogorov-Smirnov distance ``sup_x |F_n(x) - F(x)|`` of a 1-D sample to the mixture
+    (the sampler checks of reverse-time-sde and probability-flow-ode)."""
     gmm._need_1d("ks_distance")
     x = _sample_1d(samples)
     n = x.size
@@ -835,7 +837,8 @@ def ks_distance(samples, gmm: GaussianMixture) -> float:
 
 
 def wasserstein1(samples, gmm: GaussianMixture) -> float:
-    """Exact Wasserstein-1 distance ``int |F_n(x) - F(x)| dx`` of a 1-D sample to the mixture.
+    """Exact Wasserstein-1 distance ``int |F_n(x) - F(x)| dx`` of a 1-D sample to the mixture
+    (probability-flow-ode, "What the ODE buys"; ``benchmarks/ode_vs_sde.py``).
 
     Between consecutive order statistics ``F_n = i/n`` is constant and ``int F`` has the closed
     form ``sum_k w_k s_k psi((x - m_k)/s_k)``, ``psi(z) = z Phi(z) + phi(z)``; an interval where
