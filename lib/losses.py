@@ -152,13 +152,15 @@ class _MultilabelCEFast(torch.autograd.Function):
         if check and torch.addcmul(t, t, t, value=-1, out=w).sum() != 0:  # sum t(1 - t)
             raise ValueError("targets must hold only 0 and 1 (use soft_multilabel_ce for soft labels)")
         if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(e, t, s_pos, s_neg)
+            ctx.save_for_backward(s, e, t, s_pos, s_neg)
+            ctx.valid = valid
         return torch.log1p(s_pos) + torch.log1p(s_neg)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: Tensor):
-        e, t, s_pos, s_neg = ctx.saved_tensors
+        s, e, t, s_pos, s_neg = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiate a composed graph instead
+            return _composed_grads(s, t, ctx.valid, grad_out, True, False)[0], None, None, None
         c_neg = (grad_out / (1 + s_neg)).unsqueeze(-1)
         c_pos = (grad_out / (1 + s_pos)).unsqueeze(-1)
         return torch.addcmul(c_neg, t, c_neg + c_pos, value=-1).mul_(e), None, None, None
@@ -189,13 +191,15 @@ class _MultilabelCE(torch.autograd.Function):
         d_neg = torch.exp(-m_neg) + e_neg.sum(dim=-1, keepdim=True)  # e^{-m}(1 + sum e^{s})
         d_pos = torch.exp(-m_pos) + e_pos.sum(dim=-1, keepdim=True)
         if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(e_neg, e_pos, d_neg, d_pos)
+            ctx.save_for_backward(s, pos, e_neg, e_pos, d_neg, d_pos)
+            ctx.valid = valid
         return (m_neg + d_neg.log() + m_pos + d_pos.log()).squeeze(-1)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: Tensor):
-        e_neg, e_pos, d_neg, d_pos = ctx.saved_tensors
+        s, pos, e_neg, e_pos, d_neg, d_pos = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiate a composed graph instead
+            return _composed_grads(s, pos.to(s.dtype), ctx.valid, grad_out, True, False)[0], None, None
         g = grad_out.unsqueeze(-1)
         grad = e_neg * (g / d_neg)
         grad.addcmul_(e_pos, g / d_pos, value=-1)
@@ -237,16 +241,32 @@ def soft_multilabel_ce(
     s = logits.to(work)
     if _no_shift_needed(max_abs, work, logits.shape[-1]):
         return _reduce(_SoftMultilabelCEFast.apply(s, t, valid), reduction, logits.dtype)
+    return _reduce(_soft_multilabel_ce_composed(s, t, valid), reduction, logits.dtype)
+
+
+def _soft_multilabel_ce_composed(s: Tensor, t: Tensor, valid: Tensor | None) -> Tensor:
+    r"""Eq. (eq-multilabel-soft-labels-loss) in log space from differentiable torch ops:
+    :math:`\log(1 + \sum e^{-s + \log t})` with :math:`t = 0` and masked entries at ``-inf``,
+    :math:`\log(1 + \sum e^{s + \log(1-t)})` likewise for :math:`t = 1`, each max-shifted."""
     pos_sel = t > 0 if valid is None else valid & (t > 0)
     neg_sel = t < 1 if valid is None else valid & (t < 1)
-    one = torch.ones((), dtype=work, device=t.device)
+    one = torch.ones((), dtype=s.dtype, device=s.device)
     log_t = torch.log(torch.where(pos_sel, t, one))  # where-then-log: no log(0) in the graph
     log_1mt = torch.log1p(-torch.where(neg_sel, t, 0 * one))
-    ninf = torch.full((), float("-inf"), dtype=work, device=t.device)
-    loss = _lse_with_zero(torch.where(neg_sel, s + log_1mt, ninf)) + _lse_with_zero(
+    ninf = torch.full((), float("-inf"), dtype=s.dtype, device=s.device)
+    return _lse_with_zero(torch.where(neg_sel, s + log_1mt, ninf)) + _lse_with_zero(
         torch.where(pos_sel, log_t - s, ninf)
     )
-    return _reduce(loss, reduction, logits.dtype)
+
+
+def _composed_grads(s, t, valid, grad_out, need_s: bool, need_t: bool):
+    """Gradients of the composed loss, with a graph: what the fused Functions hand back when
+    asked for ``create_graph=True`` (Hessians, double backward)."""
+    with torch.enable_grad():
+        loss = _soft_multilabel_ce_composed(s, t, valid)
+        wanted = [x for x, need in ((s, need_s), (t, need_t)) if need]
+        grads = list(torch.autograd.grad(loss, wanted, grad_out, create_graph=True))
+    return (grads.pop(0) if need_s else None), (grads.pop(0) if need_t else None)
 
 
 class _SoftMultilabelCEFast(torch.autograd.Function):
@@ -264,13 +284,16 @@ class _SoftMultilabelCEFast(torch.autograd.Function):
         w = torch.mul(t, r)
         s_pos = w.sum(dim=-1)
         s_neg = torch.neg(t, out=w).add_(1).mul_(e).sum(dim=-1)  # (1 - t) is exact
-        ctx.save_for_backward(e, r, t, s_pos, s_neg)
+        ctx.save_for_backward(s, t, e, r, s_pos, s_neg)
+        ctx.valid = valid
         return torch.log1p(s_pos) + torch.log1p(s_neg)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: Tensor):
-        e, r, t, s_pos, s_neg = ctx.saved_tensors
+        s, t, e, r, s_pos, s_neg = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiate a composed graph instead
+            gs, gt = _composed_grads(s, t, ctx.valid, grad_out, *ctx.needs_input_grad[:2])
+            return gs, gt, None
         a = (grad_out / (1 + s_pos)).unsqueeze(-1)
         b = (grad_out / (1 + s_neg)).unsqueeze(-1)
         grad_s = grad_t = None
@@ -339,13 +362,15 @@ class _SparseMultilabelCEFast(torch.autograd.Function):
         r_pos = torch.exp(-s.gather(-1, safe)).mul_(keep)  # e^{-s_j} on the positives
         e = torch.exp(s).scatter_reduce_(-1, safe, 1 - keep, reduce="prod")
         s_pos, s_neg = r_pos.sum(dim=-1), e.sum(dim=-1)
-        ctx.save_for_backward(e, safe, r_pos, s_pos, s_neg)
+        ctx.save_for_backward(s, keep, e, safe, r_pos, s_pos, s_neg)
         return torch.log1p(s_pos) + torch.log1p(s_neg)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: Tensor):
-        e, safe, r_pos, s_pos, s_neg = ctx.saved_tensors
+        s, keep, e, safe, r_pos, s_pos, s_neg = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiate a composed graph instead
+            t = torch.zeros_like(s).scatter_add_(-1, safe, keep)  # dense 0/1 targets
+            return _composed_grads(s, t, None, grad_out, True, False)[0], None, None
         grad = e * (grad_out / (1 + s_neg)).unsqueeze(-1)
         grad.scatter_add_(-1, safe, r_pos * (-grad_out / (1 + s_pos)).unsqueeze(-1))
         return grad, None, None

@@ -248,3 +248,20 @@ def test_micro_f1_and_best_threshold():
     assert micro_f1(torch.zeros(2, 2), torch.zeros(2, 2)).item() == 1.0
     with pytest.raises(ValueError, match="targets"):
         micro_f1(logits, y[:, :3])
+
+
+def test_double_backward_gradgradcheck():
+    """The fused Functions hand back a differentiable gradient when create_graph=True."""
+    s, y = _data((3, 5), seed=13)
+    s.requires_grad_()
+    mask = torch.ones(3, 5, dtype=torch.bool)
+    mask[1, 0] = False
+    assert torch.autograd.gradgradcheck(lambda v: multilabel_ce(v, y, mask, reduction="none"), (s,))
+    big = torch.cat([s.detach(), torch.full((3, 1), 1e4, dtype=F64)], -1).requires_grad_()
+    y_big = torch.cat([y, torch.zeros(3, 1, dtype=F64)], -1)
+    assert torch.autograd.gradgradcheck(lambda v: multilabel_ce(v, y_big, reduction="none"), (big,))
+    t = (0.1 + 0.8 * torch.rand(3, 5, dtype=F64)).requires_grad_()
+    assert torch.autograd.gradgradcheck(lambda v, w: soft_multilabel_ce(v, w, mask, reduction="none"), (s, t))
+    assert torch.autograd.gradgradcheck(lambda v: sparse_multilabel_ce(v, _to_index(y), reduction="none"), (s,))
+    h = torch.autograd.functional.hessian(lambda v: soft_multilabel_ce(v, t.detach()[0]), s.detach()[0])
+    assert torch.linalg.eigvalsh(h).min() > 0
