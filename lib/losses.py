@@ -13,14 +13,36 @@ import torch
 from torch import Tensor
 
 # ---------------------------------------------------------------------------------------
-# Multi-label softmax + cross-entropy (ZLPR) and its soft-label / sparse forms (7359, 9064)
+# Shared helpers: reductions and working precision (every section below uses them)
 # ---------------------------------------------------------------------------------------
 _REDUCTIONS = ("none", "mean", "sum")
 
 
 def _work_dtype(dtype: torch.dtype) -> torch.dtype:
-    """Half-precision inputs are computed in float32 (sums of up to 1e6 exponentials)."""
+    """Half-precision inputs are computed in float32 and the result cast back."""
     return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: str, dtype: torch.dtype) -> Tensor:
+    """Apply ``reduction`` over every element and cast to ``dtype``; an empty batch has no
+    mean (``ValueError`` rather than a silent NaN)."""
+    if reduction == "mean":
+        if loss.numel() == 0:
+            raise ValueError("reduction='mean' needs at least one sample, got an empty batch")
+        loss = loss.mean()
+    elif reduction == "sum":
+        loss = loss.sum()
+    return loss.to(dtype)
+
+
+# ---------------------------------------------------------------------------------------
+# Multi-label softmax + cross-entropy (ZLPR) and its soft-label / sparse forms (7359, 9064)
+# ---------------------------------------------------------------------------------------
 
 
 def _check_logits(logits: Tensor, name: str = "logits") -> float:
@@ -41,11 +63,6 @@ def _no_shift_needed(max_abs: float, dtype: torch.dtype, n: int) -> bool:
     r"""``n`` terms :math:`e^{\pm s}` cannot overflow, so :math:`\log(1+\sum e^{\pm s})` needs no
     max-shift: terms that underflow are negligible next to the threshold class's 1."""
     return max_abs <= math.log(torch.finfo(dtype).max) - math.log(n) - 1
-
-
-def _check_reduction(reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
 def _check_mask(mask: Tensor | None, shape: torch.Size) -> Tensor | None:
@@ -75,14 +92,6 @@ def _lse_with_zero(x: Tensor) -> Tensor:
         return x.sum(dim=-1)  # log(1 + 0), keeping the graph
     m = x.detach().amax(dim=-1, keepdim=True).clamp_min(0)
     return m.squeeze(-1) + torch.log(torch.exp(-m.squeeze(-1)) + torch.exp(x - m).sum(dim=-1))
-
-
-def _reduce(loss: Tensor, reduction: str, dtype: torch.dtype) -> Tensor:
-    if reduction == "mean":
-        loss = loss.mean()
-    elif reduction == "sum":
-        loss = loss.sum()
-    return loss.to(dtype)
 
 
 def multilabel_ce(
@@ -618,17 +627,6 @@ def nm_loss_centered(S: Tensor, T: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------------------
 # Class imbalance: focal loss, logit adjustment (7708); accuracy objectives (9098)
 # ---------------------------------------------------------------------------------------
-_CI_REDUCTIONS = ("none", "mean", "sum")
-
-
-def _ci_reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "none":
-        return loss
-    if reduction == "mean":
-        return loss.mean()
-    return loss.sum()
-
-
 def _ci_check_common(logits: Tensor, reduction: str) -> torch.dtype:
     """Validate ``logits`` and ``reduction``; return the dtype to compute in."""
     if not isinstance(logits, Tensor):
@@ -639,10 +637,8 @@ def _ci_check_common(logits: Tensor, reduction: str) -> torch.dtype:
         raise ValueError(f"logits is empty (shape {tuple(logits.shape)})")
     if not torch.isfinite(logits).all():
         raise ValueError("logits must be finite (found NaN or inf)")
-    if reduction not in _CI_REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_CI_REDUCTIONS}, got {reduction!r}")
-    # half precision: compute in float32, hand the result back in the input dtype
-    return torch.float32 if logits.dtype in (torch.float16, torch.bfloat16) else logits.dtype
+    _check_reduction(reduction)
+    return _work_dtype(logits.dtype)
 
 
 def _ci_check_class_target(logits: Tensor, target: Tensor) -> None:
@@ -685,7 +681,7 @@ def smooth_accuracy_binary(logits: Tensor, target: Tensor, reduction: str = "mea
     z = logits.to(work)
     y = target.to(work)
     acc = y * torch.sigmoid(z) + (1 - y) * torch.sigmoid(-z)
-    return _ci_reduce(acc, reduction).to(logits.dtype)
+    return _reduce(acc, reduction, logits.dtype)
 
 
 def smooth_f1_binary(logits: Tensor, target: Tensor) -> Tensor:
@@ -729,7 +725,7 @@ def f1_weighted_bce(
     half = f1 / 2
     logsig = torch.nn.functional.logsigmoid
     loss = -(y * (1 - half) * logsig(z) + (1 - y) * half * logsig(-z))
-    return _ci_reduce(loss, reduction).to(logits.dtype)
+    return _reduce(loss, reduction, logits.dtype)
 
 
 def focal_loss(logits: Tensor, target: Tensor, gamma: float, reduction: str = "mean") -> Tensor:
@@ -768,7 +764,7 @@ def focal_loss(logits: Tensor, target: Tensor, gamma: float, reduction: str = "m
         log_pt = torch.nn.functional.logsigmoid(s * z)
         log_1m_pt = torch.nn.functional.logsigmoid(-s * z)
     loss = -torch.exp(gamma * log_1m_pt) * log_pt
-    return _ci_reduce(loss, reduction).to(logits.dtype)
+    return _reduce(loss, reduction, logits.dtype)
 
 
 def logit_adjusted_ce(
@@ -806,7 +802,7 @@ def logit_adjusted_ce(
     loss = torch.nn.functional.cross_entropy(
         z.reshape(-1, c), target.reshape(-1), reduction="none"
     )
-    return _ci_reduce(loss.reshape(target.shape), reduction).to(logits.dtype)
+    return _reduce(loss.reshape(target.shape), reduction, logits.dtype)
 
 
 def balanced_accuracy(logits: Tensor, target: Tensor) -> Tensor:
@@ -871,17 +867,12 @@ def expected_accuracy_loss(
         p = torch.exp(torch.logsumexp(logint + logw, dim=-1))
     else:
         raise ValueError(f"noise must be 'normal' or 'gumbel', got {noise!r}")
-    return _ci_reduce(-p, reduction).to(logits.dtype)
+    return _reduce(-p, reduction, logits.dtype)
 
 
 # ---------------------------------------------------------------------------------------
 # TaiLr (9526) and InfoNCE / FlatNCE (8586)
 # ---------------------------------------------------------------------------------------
-def _tn_check_reduction(reduction: str) -> None:
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
-
-
 def _tn_unit_float(value, name: str) -> float:
     """``value`` as a Python float in [0, 1], or ``ValueError`` naming ``name``."""
     try:
@@ -928,16 +919,6 @@ def _tn_scores_and_index(
     if x.dtype in (torch.float16, torch.bfloat16):
         x = x.float()
     return x, index.long()
-
-
-def _tn_reduce(loss: Tensor, reduction: str, dtype: torch.dtype) -> Tensor:
-    if reduction == "mean":
-        if loss.numel() == 0:
-            raise ValueError("reduction='mean' needs at least one sample, got an empty batch")
-        loss = loss.mean()
-    elif reduction == "sum":
-        loss = loss.sum()
-    return loss.to(dtype)
 
 
 def _tailr_log_mix(logp: Tensor, gamma: float) -> Tensor:
@@ -1015,7 +996,7 @@ def tailr_loss(
         raise ValueError(f"mode must be 'closed' or 'weighted', got {mode!r}")
     if mode == "closed" and min_weight != 0.0:
         raise ValueError("min_weight must be 0 with mode='closed' (use mode='weighted')")
-    _tn_check_reduction(reduction)
+    _check_reduction(reduction)
     work, target = _tn_scores_and_index(logits, target, "logits", "target", 1)
     logp = torch.log_softmax(work, dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
     if mode == "weighted":
@@ -1024,7 +1005,7 @@ def tailr_loss(
         loss = -torch.expm1(logp)
     else:
         loss = -_tailr_log_mix(logp, gamma) / (1.0 - gamma)
-    return _tn_reduce(loss, reduction, logits.dtype)
+    return _reduce(loss, reduction, logits.dtype)
 
 
 def expected_calibration_error(
@@ -1079,10 +1060,10 @@ def info_nce(scores: Tensor, positive_index: Tensor, reduction: str = "mean") ->
     ``positive_index [...]`` integer in ``[0, K)``; ``reduction`` ``"none" | "mean" | "sum"``.
     float16/bfloat16 are computed in float32 and cast back.
     """
-    _tn_check_reduction(reduction)
+    _check_reduction(reduction)
     work, index = _tn_scores_and_index(scores, positive_index, "scores", "positive_index", 2)
     log_xi = _nce_log_xi(work, index)
-    return _tn_reduce(torch.logaddexp(log_xi, torch.zeros_like(log_xi)), reduction, scores.dtype)
+    return _reduce(torch.logaddexp(log_xi, torch.zeros_like(log_xi)), reduction, scores.dtype)
 
 
 def flatnce(scores: Tensor, positive_index: Tensor, reduction: str = "mean") -> Tensor:
@@ -1099,6 +1080,6 @@ def flatnce(scores: Tensor, positive_index: Tensor, reduction: str = "mean") -> 
     :math:`-\infty`), ``positive_index [...]`` integer in ``[0, K)``; ``reduction``
     ``"none" | "mean" | "sum"``. float16/bfloat16 are computed in float32 and cast back.
     """
-    _tn_check_reduction(reduction)
+    _check_reduction(reduction)
     work, index = _tn_scores_and_index(scores, positive_index, "scores", "positive_index", 2)
-    return _tn_reduce(_nce_log_xi(work, index), reduction, scores.dtype)
+    return _reduce(_nce_log_xi(work, index), reduction, scores.dtype)
