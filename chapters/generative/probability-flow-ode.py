@@ -565,7 +565,7 @@ ch.claim("sde-over-ode-evaluations-at-w1-0.04", ratio, at_least=1.0,
 # {glue:text}`ode-w1-order:.2f` in the number of evaluations while the Euler–Maruyama error of
 # the SDE falls roughly like the first power, so the gap widens as the target shrinks. The
 # benchmark `benchmarks/ode_vs_sde.py` repeats the comparison with 500 000 points, where the
-# Monte Carlo floor is low enough to compare down to $W_1=0.0075$.
+# Monte Carlo floor is low enough to compare down to $W_1=0.01$.
 
 # %% mystnb={"figure": {"caption": "Left: largest pathwise error of the Heun probability-flow sampler against the exact quantile map, on the quadratic grid $t_i=(1-i/K)^2$ and on a uniform grid (both order 2; dotted: slope $-2$). Right: Wasserstein-1 distance to $p_0$ against score evaluations for the ODE (Heun) and the reverse SDE (Euler\u2013Maruyama), 20 000 points; the band is the range of $W_1$ of five exact samples of that size.", "name": "fig-probability-flow-ode-cost"}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
