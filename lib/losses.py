@@ -65,7 +65,8 @@ def _no_shift_needed(max_abs: float, dtype: torch.dtype, n: int) -> bool:
     return max_abs <= math.log(torch.finfo(dtype).max) - math.log(n) - 1
 
 
-def _check_mask(mask: Tensor | None, shape: torch.Size) -> Tensor | None:
+def _check_mask(mask: Tensor | None, shape: torch.Size, name: str = "logits") -> Tensor | None:
+    """``mask`` (bool, or 0/1; True = keep) broadcast to ``shape``; ``None`` stays ``None``."""
     if mask is None:
         return None
     if not isinstance(mask, Tensor):
@@ -78,7 +79,7 @@ def _check_mask(mask: Tensor | None, shape: torch.Size) -> Tensor | None:
         return mask.expand(shape)
     except RuntimeError:
         raise ValueError(
-            f"mask of shape {tuple(mask.shape)} does not broadcast to logits {tuple(shape)}"
+            f"mask of shape {tuple(mask.shape)} does not broadcast to {name} {tuple(shape)}"
         ) from None
 
 
@@ -430,11 +431,6 @@ def best_f1_threshold(logits: Tensor, targets: Tensor, start_dim: int = 0) -> Te
 # ---------------------------------------------------------------------------------------
 # GlobalPointer symmetric KL (9039) and the n-tasks-of-m-classes attempt (9158)
 # ---------------------------------------------------------------------------------------
-def _kl_nm_compute_dtype(x: Tensor) -> torch.dtype:
-    """float16/bfloat16 are computed in float32 (their exponent range is too small)."""
-    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
-
-
 def _kl_nm_check_tensor(x, name: str) -> None:
     if not isinstance(x, Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
@@ -473,7 +469,7 @@ def symmetric_kl_softmax(s: Tensor, t: Tensor, dim: int = -1) -> Tensor:
         raise ValueError("s and t must be -inf at the same positions (otherwise the divergence is infinite)")
     if s_off.all(dim=dim).any():
         raise ValueError(f"s has a row with no finite logit along dim={dim}")
-    cd = _kl_nm_compute_dtype(s)
+    cd = _work_dtype(s.dtype)
     s32, t32 = s.to(cd), t.to(cd)
     log_p = torch.log_softmax(s32, dim=dim)
     log_q = torch.log_softmax(t32, dim=dim)
@@ -509,25 +505,13 @@ def symmetric_kl_sigmoid(s: Tensor, t: Tensor, mask: Tensor | None = None, *, di
         raise ValueError(f"s and t must have the same shape, got {tuple(s.shape)} and {tuple(t.shape)}")
     if s.dim() == 0 or s.shape[dim] == 0:
         raise ValueError(f"s has an empty (or no) dimension dim={dim}")
-    if mask is None:
+    keep = _check_mask(mask, s.shape, "s's shape")
+    if keep is None:
         keep = torch.ones_like(s, dtype=torch.bool)
-    else:
-        if not isinstance(mask, Tensor):
-            raise ValueError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
-        if mask.dtype != torch.bool:
-            if not ((mask == 0) | (mask == 1)).all():
-                raise ValueError("mask must be boolean (or hold only 0 and 1; True/1 = keep)")
-            mask = mask != 0
-        try:
-            if torch.broadcast_shapes(mask.shape, s.shape) != s.shape:
-                raise RuntimeError
-        except RuntimeError:
-            raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to s's shape {tuple(s.shape)}") from None
-        keep = mask.expand(s.shape)
     for name, x in (("s", s), ("t", t)):
         if (keep & ~torch.isfinite(x)).any():
             raise ValueError(f"{name} must be finite at unmasked positions")
-    cd = _kl_nm_compute_dtype(s)
+    cd = _work_dtype(s.dtype)
     s32 = torch.where(keep, s.to(cd), 0.0)
     t32 = torch.where(keep, t.to(cd), 0.0)
     a, b = torch.maximum(s32, t32), torch.minimum(s32, t32)
@@ -551,7 +535,7 @@ def _kl_nm_check_nm(S, T) -> None:
         raise ValueError("S must be finite")
     if torch.isnan(T).any() or (T < 0).any() or (T > 1).any():
         raise ValueError("T must lie in [0, 1]")
-    cd = _kl_nm_compute_dtype(T)
+    cd = _work_dtype(T.dtype)
     rows = T.to(cd).sum(dim=-1)
     tol = 10 * T.shape[-1] * torch.finfo(T.dtype).eps
     if not (((rows - 1).abs() <= tol) | (rows.abs() <= tol)).all():
@@ -603,7 +587,7 @@ def nm_loss_truncated(S: Tensor, T: Tensor) -> Tensor:
     gradient). ``S`` must be finite, ``m >= 2``. float16/bfloat16 are computed in float32.
     """
     _kl_nm_check_nm(S, T)
-    cd = _kl_nm_compute_dtype(S)
+    cd = _work_dtype(S.dtype)
     s, t = S.to(cd), T.to(cd)
     return _kl_nm_log1p_sum(_kl_nm_lse_others(s) - s, t).to(S.dtype)
 
@@ -619,7 +603,7 @@ def nm_loss_centered(S: Tensor, T: Tensor) -> Tensor:
     row *mean*, so it can be near 0 with the wrong arg-max (the chapter's failure case).
     """
     _kl_nm_check_nm(S, T)
-    cd = _kl_nm_compute_dtype(S)
+    cd = _work_dtype(S.dtype)
     s, t = S.to(cd), T.to(cd)
     return _kl_nm_log1p_sum(s.mean(dim=-1, keepdim=True) - s, t).to(S.dtype)
 
