@@ -389,11 +389,12 @@ plt.show()
 # Timing is not something a chapter can assert — it depends on the machine and its load — so
 # it lives in a benchmark script, `benchmarks/squareplus.py`, which times the library
 # SquarePlus, the textbook formula, `torch.nn.functional.softplus` and `logaddexp` side by side
-# on the CPU and prints their ratios. When we ran it, both SquarePlus variants were *slower*
-# than `F.softplus` in eager PyTorch: every elementwise operation is a separate pass over
-# memory, and SoftPlus is one fused kernel while SquarePlus is several (the accurate form of
-# section 4 needs about twice as many as the textbook one). A speed advantage needs a fused
-# or compiled implementation; run the script to see the ratios on your machine.
+# on the CPU and prints their ratios. When we ran it in eager PyTorch, the library SquarePlus
+# was several times *slower* than `F.softplus`, and even the textbook formula was not reliably
+# faster: every elementwise operation is a separate pass over memory, and SoftPlus is one fused
+# kernel while SquarePlus is several (the accurate form of section 4 needs about twice as many
+# as the textbook one). A speed advantage needs a fused or compiled implementation; run the
+# script to see the ratios on your machine.
 #
 # ## Claims
 
