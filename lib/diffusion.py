@@ -544,7 +544,12 @@ def diffuse(gmm: GaussianMixture, a: float, b: float) -> GaussianMixture:
         covs = covs + b * b
     else:
         covs = covs + b * b * np.eye(gmm.dim)
-    return GaussianMixture._trusted(gmm.weights, a * gmm.means, covs)
+    try:
+        return GaussianMixture._trusted(gmm.weights, a * gmm.means, covs)
+    except ValueError as e:
+        raise ValueError(
+            f"a = {a} and b = {b} give a degenerate law (a^2 C_k + b^2 I is singular in float64)"
+        ) from e
 
 
 def marginal(gmm: GaussianMixture, sched, t: float) -> GaussianMixture:
