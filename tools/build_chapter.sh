@@ -21,6 +21,7 @@ parts:
     chapters:
       - file: pages/ledger
       - file: pages/status
+      - file: pages/references
 TOC
 .venv/bin/jupyter-book build . --toc "$toc" --path-output "$out" --warningiserror --keep-going
 echo "Built: $out/_build/html/${ch%.md}.html"

@@ -618,8 +618,3 @@ ch.claim("reverse-sde-from-n01-ks", ks_distance(x_gen_n01, p0), at_most=KS_999,
 
 # %%
 ch.table();
-
-# %% [markdown]
-# ```{bibliography}
-# :filter: docname in docnames
-# ```

@@ -648,8 +648,3 @@ ch.claim("reweighting-matches-la", abs(ba["inverse-frequency weighted CE"] - la_
 
 # %%
 ch.table();
-
-# %% [markdown]
-# ```{bibliography}
-# :filter: docname in docnames
-# ```

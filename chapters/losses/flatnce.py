@@ -399,8 +399,3 @@ glue("weight-max", float(w_b.max()), display=False)
 
 # %%
 ch.table();
-
-# %% [markdown]
-# ```{bibliography}
-# :filter: docname in docnames
-# ```

@@ -439,8 +439,3 @@ plt.show()
 
 # %%
 ch.table();
-
-# %% [markdown]
-# ```{bibliography}
-# :filter: docname in docnames
-# ```

@@ -606,8 +606,3 @@ ch.claim("erratum-m2-l3", gap_literal, at_least=0.1,
 
 # %%
 ch.table();
-
-# %% [markdown]
-# ```{bibliography}
-# :filter: docname in docnames
-# ```

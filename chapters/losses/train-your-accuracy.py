@@ -618,8 +618,3 @@ ch.claim("ce-optimum-rounding", b1 - 0.7, between=(5 * step, 0.05), why="exact c
 
 # %%
 ch.table();
-
-# %% [markdown]
-# ```{bibliography}
-# :filter: docname in docnames
-# ```

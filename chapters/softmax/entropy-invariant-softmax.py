@@ -525,8 +525,3 @@ ch.claim("bound-negative-laplace", float(np.mean(gap["laplace"]) - mean["laplace
 
 # %%
 ch.table();
-
-# %% [markdown]
-# ```{bibliography}
-# :filter: docname in docnames
-# ```

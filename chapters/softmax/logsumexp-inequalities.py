@@ -456,8 +456,3 @@ ch.claim("shifted-finite", smooth_max(torch.tensor([710.0, 0.0], dtype=f64)), eq
 
 # %%
 ch.table()
-
-# %% [markdown]
-# ```{bibliography}
-# :filter: docname in docnames
-# ```

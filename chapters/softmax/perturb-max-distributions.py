@@ -495,8 +495,3 @@ ch.claim("erratum-hermite-fixes-it", abs(herm.sum() - 1), at_most=1e-11,
 
 # %%
 ch.table();
-
-# %% [markdown]
-# ```{bibliography}
-# :filter: docname in docnames
-# ```

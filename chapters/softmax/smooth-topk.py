@@ -684,8 +684,3 @@ glue("softmax-top", float(p_top), display=False)
 
 # %%
 ch.table();
-
-# %% [markdown]
-# ```{bibliography}
-# :filter: docname in docnames
-# ```

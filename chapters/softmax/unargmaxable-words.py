@@ -431,8 +431,3 @@ ch.claim("vocab-40000-certified", cert, at_least=1.0,
 
 # %%
 ch.table();
-
-# %% [markdown]
-# ```{bibliography}
-# :filter: docname in docnames
-# ```
