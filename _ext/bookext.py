@@ -312,33 +312,50 @@ def ledger_html(app, fromdocname) -> str:
 
 
 def summary_html(app, fromdocname) -> str:
+    """One row per chapter, grouped by part: source article, claims, run time, status."""
     e = html.escape
     rows = []
+    n_chapters = n_claims = n_failing = 0
     for part, docs in parts_in_order(app):
-        for d in docs:
-            meta = app.env.kexue_meta.get(d)
-            if not meta:
-                continue
+        chapters = [d for d in docs if d in app.env.kexue_meta]
+        if not chapters:
+            continue
+        rows.append(f"<tr class='part-row'><th colspan='5'>{e(part)}</th></tr>")
+        for d in chapters:
+            meta = app.env.kexue_meta[d]
             claims = app.env.kexue_claims.get(d, [])
             nfail = sum(not c.get("passed") for c in claims)
+            n_chapters += 1
+            n_claims += len(claims)
+            n_failing += nfail if claims else 1
             secs = _exec_seconds(app, d)
             uri = app.builder.get_relative_uri(fromdocname, d)
             url = meta.get("url") or f"https://kexue.fm/archives/{meta['id']}"
+            status = (
+                f"<span class='ledger-bad'>✗ {nfail} failing</span>"
+                if nfail or not claims
+                else "<span class='ledger-ok'>✓ verified</span>"
+            )
             rows.append(
-                f"<tr><td>{e(part)}</td><td><a href='{e(uri)}'>{e(_chapter_title(app, d))}</a></td>"
+                f"<tr><td><a href='{e(uri)}'>{e(_chapter_title(app, d))}</a></td>"
                 f"<td><a href='{e(url)}'>{e(str(meta.get('title', url)))}</a><br>"
                 f"<span class='claim-statement'>{e(str(meta.get('title_zh', '')))} &middot; "
-                f"kexue.fm/archives/{e(str(meta.get('id', '')))} &middot; {e(str(meta.get('date', '')))}"
-                f"</span></td>"
-                f"<td>{len(claims)}</td>"
-                f"<td>{'' if secs is None else f'{secs:.1f} s'}</td>"
-                f"<td>{'✗ ' + str(nfail) + ' failing' if nfail or not claims else '✓ verified'}</td></tr>"
+                f"{e(str(meta.get('date', '')))}</span></td>"
+                f"<td class='num'>{len(claims)}</td>"
+                f"<td class='num'>{'' if secs is None else f'{secs:.1f}&nbsp;s'}</td>"
+                f"<td>{status}</td></tr>"
             )
+    verdict = (
+        "<span class='ledger-ok'>all verified</span>"
+        if n_failing == 0
+        else f"<span class='ledger-bad'>{n_failing} failing</span>"
+    )
     return (
-        "<table class='claims-table chapter-summary'><thead><tr><th>Part</th><th>Chapter</th>"
-        "<th>Article</th><th>Claims</th><th>Run time</th><th>Status</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
+        f"<p class='ledger-total'><strong>{n_chapters}</strong> chapters, "
+        f"<strong>{n_claims}</strong> claims, {verdict}.</p>"
+        "<table class='claims-table chapter-summary'><thead><tr><th>Chapter</th>"
+        "<th>Source article (Scientific Spaces)</th><th>Claims</th><th>Run time</th>"
+        "<th>Status</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
 
 

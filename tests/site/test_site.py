@@ -164,8 +164,9 @@ def test_status_page_lists_run_times(page, base_url):
 
 def test_landing_page_table(page, base_url):
     open_page(page, f"{base_url}/index.html")
-    rows = page.locator("table.chapter-summary tbody tr")
+    rows = page.locator("table.chapter-summary tbody tr:not(.part-row)")
     assert rows.count() == len(CHAPTERS)
+    assert "all verified" in page.inner_text("p.ledger-total")
     assert "kexue.fm" in page.locator("table.chapter-summary a[href*='kexue.fm']").first.get_attribute("href")
     assert_local_only(page, base_url)
 
