@@ -437,7 +437,7 @@ class _Scanner:
         rec_m.extend(ms[neg])
         return dead
 
-    def first_feasible(self, grid: np.ndarray, batch: int = 256, n_recent: int = 16) -> int:
+    def first_feasible(self, grid: np.ndarray, batch: int = 256, n_recent: int = 16) -> int | None:
         rec_b: list[float] = []
         rec_m: list[int] = []
         recent: dict[int, int] = {}  # witness -> index of the last base it refuted
@@ -481,7 +481,8 @@ class _Scanner:
                     dead = self._kill(bs, alive, rest, ms, rec_b, rec_m)
                     if dead.size:
                         recent[m] = pos + int(dead[-1])
-        raise RuntimeError("no feasible base in the grid")  # unreachable for Su's grids
+        self._remember(rec_b, rec_m)
+        return None
 
     def _remember(self, rec_b, rec_m) -> None:
         b = np.concatenate((self.mem_b, np.asarray(rec_b, dtype=np.float64)))
@@ -500,7 +501,8 @@ def su_grid_search(length: int, d: int = 128, *, stages: int = 5) -> list[float]
     2. for ``k = 1, ..., stages``: form the grid ``np.linspace(0, 1, 10**k + 1)[1:] * B``
        (the ``10**k`` points ``j * B / 10**k``, ``j = 1 .. 10**k``), scan it in ascending
        order and set ``B`` to the **first** grid point that is feasible
-       (:func:`is_feasible`); the last grid point is ``B`` itself, so one always exists.
+       (:func:`is_feasible`); the last grid point is ``B`` itself, so one exists whenever
+       the start is feasible (if none is, ``B`` is left unchanged, as in the article's code).
 
     The result depends on the grids: a feasible island narrower than a stage's spacing can
     be stepped over (see :func:`certified_base_infimum`). The scan is exact (every grid
@@ -516,7 +518,8 @@ def su_grid_search(length: int, d: int = 128, *, stages: int = 5) -> list[float]
     out = []
     for k in range(1, stages + 1):
         grid = np.linspace(0, 1, 10**k + 1)[1:] * B
-        B = grid[scanner.first_feasible(grid)]
+        i = scanner.first_feasible(grid)
+        B = grid[i] if i is not None else B
         out.append(float(B))
     return out
 
@@ -531,10 +534,18 @@ def base_lower_bound(length: int, d: int = 128) -> float:
     ``B = 1000 * length``; for ``k = 1..5``, ``B`` becomes the first feasible point of the
     ascending grid ``np.linspace(0, 1, 10**k + 1)[1:] * B``; return ``B``. The article
     writes "1k" for 1024 (its code calls ``bmin(1024 * 128)`` for 128k). Rounded to two
-    significant digits this reproduces the article's row for 1k ... 128k (and beyond, see
-    ``data/rope_base_bounds.json``).
+    significant digits this reproduces the article's row for 1k ... 256k and 1M; at 512k the
+    float64 search steps over the narrow island the article reports (see
+    ``data/rope_base_bounds.json`` and :func:`certified_base_infimum`). Raises ``ValueError``
+    if the start ``1000 * length`` is infeasible (never for ``d = 128``, ``length <= 2**20``).
     """
-    return su_grid_search(length, d, stages=5)[-1]
+    b = su_grid_search(length, d, stages=5)[-1]
+    if not is_feasible(b, length, d):
+        raise ValueError(
+            f"the article's search needs 1000 * length feasible; it is not for length={length}, "
+            f"d={d}"
+        )
+    return b
 
 
 # ---------------------------------------------------------------------------------------
