@@ -225,6 +225,16 @@ class BookVersions(_Placeholder):
     kind = "versions"
 
 
+def chapters_by_part(app) -> list[tuple[str, list[str]]]:
+    """(part caption, [chapter docnames that have a ``kexue:`` header]), non-empty parts only."""
+    out = []
+    for part, docs in parts_in_order(app):
+        chapters = [d for d in docs if d in app.env.kexue_meta]
+        if chapters:
+            out.append((part, chapters))
+    return out
+
+
 def parts_in_order(app) -> list[tuple[str, list[str]]]:
     """(part caption, [docnames]) in the order of _toc.yml."""
     site_map = getattr(app.env, "external_site_map", None)
@@ -260,10 +270,7 @@ def ledger_html(app, fromdocname) -> str:
     e = html.escape
     out = []
     total = failed = 0
-    for part, docs in parts_in_order(app):
-        chapters = [d for d in docs if d in app.env.kexue_meta]
-        if not chapters:
-            continue
+    for part, chapters in chapters_by_part(app):
         out.append(f"<h2 class='ledger-part'>{e(part)}</h2>")
         for d in chapters:
             claims = app.env.kexue_claims.get(d, [])
@@ -316,10 +323,7 @@ def summary_html(app, fromdocname) -> str:
     e = html.escape
     rows = []
     n_chapters = n_claims = n_failing = 0
-    for part, docs in parts_in_order(app):
-        chapters = [d for d in docs if d in app.env.kexue_meta]
-        if not chapters:
-            continue
+    for part, chapters in chapters_by_part(app):
         rows.append(f"<tr class='part-row'><th colspan='5'>{e(part)}</th></tr>")
         for d in chapters:
             meta = app.env.kexue_meta[d]

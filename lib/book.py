@@ -242,8 +242,8 @@ class Chapter:
             print(bundle["text/plain"])
 
 
-class _CheckedFloat(float):
-    """A claimed float: behaves as the number, displays as a one-line check in a notebook."""
+class _ClaimDisplay:
+    """Mixin: a claimed number that displays as a one-line check when it ends a cell."""
 
     claim: Claim
 
@@ -254,16 +254,12 @@ class _CheckedFloat(float):
         return _claim_line_text(self.claim)
 
 
-class _CheckedInt(int):
-    """A claimed int or bool (as 0/1): behaves as the number, displays as a one-line check."""
+class _CheckedFloat(_ClaimDisplay, float):
+    """A claimed float; arithmetic is the float's."""
 
-    claim: Claim
 
-    def _repr_html_(self) -> str:
-        return _claim_line_html(self.claim)
-
-    def __repr__(self) -> str:
-        return _claim_line_text(self.claim)
+class _CheckedInt(_ClaimDisplay, int):
+    """A claimed int or bool (as 0/1); arithmetic is the int's."""
 
 
 def _checked(v, c: Claim):
