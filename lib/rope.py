@@ -732,9 +732,11 @@ def infinite_d_base_bound(length) -> float:
     m = np.arange(1, L, dtype=np.float64)
     target = sici(m)[1]
     x = np.full_like(m, 0.3)
-    for _ in range(60):
+    for _ in range(30):
         step = (sici(x)[1] - target) * x / np.cos(x)
         x = np.minimum(x - step, np.pi / 2)
-        if np.max(np.abs(step)) < 1e-15:
+        if np.max(np.abs(step)) < 1e-13:  # quadratic convergence: one more step is exact
+            step = (sici(x)[1] - target) * x / np.cos(x)
+            x = np.minimum(x - step, np.pi / 2)
             break
     return float(np.max(m / x))
