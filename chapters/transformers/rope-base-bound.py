@@ -68,6 +68,7 @@
 # :::
 
 # %%
+import html
 import json
 import math
 import time
@@ -77,7 +78,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 import torch
-from IPython.display import Markdown, display
+from IPython.display import HTML, display
 from scipy.integrate import quad
 from scipy.special import sici
 
@@ -101,6 +102,13 @@ def round_sig(x, n=2):
     return float(f"{x:.{n - 1}e}")
 
 
+def show_table(header, rows):
+    """Display a small HTML table (cells are already formatted strings)."""
+    cells = lambda tag, r: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in r)
+    body = "".join(f"<tr>{cells('td', r)}</tr>" for r in rows)
+    display(HTML(f"<table><thead><tr>{cells('th', header)}</tr></thead><tbody>{body}</tbody></table>"))
+
+
 # %% [markdown]
 # ## 1. RoPE in one line
 #
@@ -120,8 +128,8 @@ def round_sig(x, n=2):
 # $$ (eq-rope-base-bound-rotation)
 #
 # The highest frequency is $\theta_0=1$ whatever the base, so the angle $n\theta_0=n$ reaches
-# $10^6$ rad at the lengths below; in float32 that angle would carry an error of about
-# $0.03$ rad. Everything here is float64. Rotations compose by adding angles,
+# $10^6$ rad at the lengths below; in float32 (relative precision $2^{-24}$) that angle would
+# carry an error of up to $0.06$ rad. Everything here is float64. Rotations compose by adding angles,
 # $\rho(\alpha)^\top\rho(\beta)=\rho(\beta-\alpha)$, hence
 #
 # $$
@@ -273,13 +281,13 @@ ch.claim("mc-max-abs-z", float(np.max(np.abs(zs))), at_most=5.0,
 # $m$ grows. A larger base has more slow pairs, so it stays positive longer.
 
 # %% mystnb={"figure": {"caption": "$f_b(m)$ for $d=128$ and three bases (thin lines): $10^4$ (LLaMA-1/2), $8.4\\times10^4$ (the article's bound for $L=8$k) and $5\\times10^5$ (LLaMA-3). Thick lines: the running minimum $\\min_{m'\\le m} f_b(m')$, i.e. the margin of {eq}`eq-rope-base-bound-condition` for $L=m+1$. Dots mark the first $m$ with $f_b(m)<0$, the largest trainable $L$ for that base.", "name": "fig-rope-base-bound-f"}}
-m_axis = np.arange(1, 30_000)
+m_axis = np.arange(1, 20_000)
 bases = {r"$b=10^4$": 1e4, r"$b=8.4\times10^4$": 8.4e4, r"$b=5\times10^5$": 5e5}
 first_neg = {}
 fig, ax = plt.subplots(figsize=(7, 3.8))
 for label, b in bases.items():
     f = rope.cos_sum(m_axis, D, b)
-    first_neg[b] = rope.first_negative(b, 30_000)
+    first_neg[b] = rope.first_negative(b, 20_000)
     line, = ax.semilogx(m_axis, f, lw=0.4, alpha=0.35)
     ax.semilogx(m_axis, np.minimum.accumulate(f), lw=2, color=line.get_color(), label=label)
     ax.plot(first_neg[b], 0, "o", color=line.get_color(), ms=7, mec="k")
@@ -385,11 +393,11 @@ def margin_scan(L, lo, hi, n):
 
 
 scan = {}
-for L, n in ((1024, 1500), (8192, 1200)):
+for L, n in ((1024, 1000), (8192, 800)):
     b_ref = rope.certified_base_infimum(L)["b_hi"]  # section 7; 0.2 s
     scan[L] = (b_ref, *margin_scan(L, 0.7 * b_ref, 10 * b_ref, n))
 
-# %% mystnb={"figure": {"caption": "The margin $\\min_{m<L} f_b(m)$ against the base, for $L=1024$ (top) and $L=8192$ (bottom), on $[0.7\\,b^*, 10\\,b^*]$. Red ticks mark infeasible bases. The smallest feasible base $b^*$ (dashed) starts a narrow island; above it infeasible stretches recur, so \"any $b\\ge b^*$\" is not safe.", "name": "fig-rope-base-bound-islands"}}
+# %% mystnb={"figure": {"caption": "The margin $\\min_{m<L} f_b(m)$ against the base, for $L=1024$ (top) and $L=8192$ (bottom), on $[0.7\\,b^*, 10\\,b^*]$. Ticks below the curves mark infeasible bases. The smallest feasible base $b^*$ (dashed) starts a narrow island; above it infeasible stretches recur, so \"any $b\\ge b^*$\" is not safe.", "name": "fig-rope-base-bound-islands"}}
 fig, axes = plt.subplots(2, 1, figsize=(7, 5.2), sharex=False)
 for ax, L in zip(axes, scan, strict=True):
     b_ref, grid, margin, feasible = scan[L]
@@ -421,8 +429,8 @@ for L, (b_ref, grid, _, feasible) in scan.items():
     for b in (bad.min(), bad[len(bad) // 2], bad.max()):
         fn = rope.first_negative(b, L)
         examples.append((L, b, b / b_ref, fn, float(rope.cos_sum(fn, D, b))))
-display(Markdown("| $L$ | infeasible base $b$ | $b/b^*$ | first $m$ with $f_b(m)<0$ | $f_b(m)$ |\n|---|---|---|---|---|\n"
-                 + "\n".join(f"| {L} | {b:.6g} | {r:.3f} | {fn} | {v:.3g} |" for L, b, r, fn, v in examples)))
+show_table(["L", "infeasible base b", "b / b*", "first m with f_b(m) < 0", "f_b(m) there"],
+           [(L, f"{b:.6g}", f"{r:.3f}", fn, f"{v:.3g}") for L, b, r, fn, v in examples])
 
 # %% [markdown]
 # At $L=1024$ the feasibility indicator flips {glue:text}`islands-flips-1024:d` times above
@@ -487,16 +495,13 @@ ch.claim("stored-search-256k", round_sig(ROWS["256k"]["su_grid_float64"]), equal
 ch.claim("stored-search-1M", round_sig(ROWS["1M"]["su_grid_float64"]), equals=6.5e7,
          why="exact 2-digit decimals", statement="stored float64 search at 1M matches the article")
 
-yes_no = lambda fn, L: "yes" if fn == L else f"no ($m={fn}$)"
-lines = ["| $L$ | paper (as quoted) | article | article's search, float64 replay | certified infimum $b^*$ (sec. 7) "
-         "| $\\min_{m<L} f_b(m)$ at the search value | paper's value feasible? | article's value feasible? |",
-         "|---|---|---|---|---|---|---|---|"]
-for label, L in zip(LABELS, LENGTHS, strict=True):
-    r = ROWS[label]
-    lines.append(f"| {label} | {r['article_paper']:.1e} | {r['article_su']:.1e} | {r['su_grid_float64']:.6e} | "
-                 f"{r['certified']['b_lo']:.9e} | {r['min_f_at_su_grid']:.1e} | {yes_no(r['paper_ok'], L)} | "
-                 f"{yes_no(r['su_ok'], L)} |")
-display(Markdown("\n".join(lines)))
+yes_no = lambda fn, L: "yes" if fn == L else f"no (m = {fn})"
+show_table(["L", "paper (as quoted)", "article", "article's search, float64 replay",
+            "certified infimum b* (sec. 7)", "min f_b(m), m < L, at the search value",
+            "paper's value feasible?", "article's value feasible?"],
+           [(r["label"], f"{r['article_paper']:.1e}", f"{r['article_su']:.1e}", f"{r['su_grid_float64']:.6e}",
+             f"{r['certified']['b_lo']:.9e}", f"{r['min_f_at_su_grid']:.1e}", yes_no(r["paper_ok"], r["L"]),
+             yes_no(r["su_ok"], r["L"])) for r in ROWS.values()])
 
 # %% [markdown]
 # Three things stand out, each checked below (sections 7 and 10). The margin
@@ -560,8 +565,8 @@ ch.claim("search-L1000", round_sig(rope.base_lower_bound(1000)), equals=4.2e3,
 # intervals and stops where no $m$ is negative any more: a base a hair above, $b_{\rm hi}$, is
 # feasible. So $b^*\in[b_{\rm lo},b_{\rm hi}]$, with every value carrying the rounding allowance
 # of section 4. Near a witness's zero crossing the strides shrink quadratically (the bound is
-# a Newton step with a pessimistic curvature), so the walk ends with a bracket of relative
-# width $10^{-12}$–$10^{-10}$.
+# a Newton step with a pessimistic curvature), so the walk ends with a very narrow bracket:
+# the widest, over all eleven lengths, has relative width {glue:text}`cert-bracket-width:.1e`.
 #
 # ```{literalinclude} /lib/rope.py
 # :pyobject: certified_base_infimum
@@ -582,6 +587,9 @@ for label in LABELS:
     ch.claim(f"cert-{label}", c["b_hi"], between=(c["b_lo"], c["b_lo"] * (1 + 1e-9)),
              why="the bracket width of the certified walk (rel_gap 1e-12, widened at most 1000x)",
              statement=f"certified b*({label}) (upper end of the bracket)")
+ch.claim("cert-bracket-width", max(ROWS[l]["certified"]["b_hi"] / ROWS[l]["certified"]["b_lo"] - 1 for l in LABELS),
+         at_most=1e-9, why="rel_gap 1e-12, widened at most 1000x when the last crossing is slow",
+         statement="widest certified bracket (b_hi / b_lo - 1), 1k-1M")
 ch.claim("cert-rounds-to-article", all(round_sig(ROWS[l]["certified"]["b_hi"]) == s for l, s in zip(LABELS, SU, strict=True)),
          equals=True, why="exact 2-digit decimals", statement="every certified b* rounds to the article's row, 1k-1M")
 ch.claim("cert-below-search", max(ROWS[l]["certified"]["b_lo"] / ROWS[l]["su_grid_float64"] for l in LABELS), at_most=1.0,
@@ -745,7 +753,8 @@ ch.claim("partial-rope-min", min(partial_min.values()), at_least=0.0,
 
 # %% [markdown]
 # The minimum over $m<10^5$ and the three bases is {glue:text}`partial-rope-min:.2f`: positive,
-# but well below $d/4=32$ — the rotating half can cancel most of the constant half, never more.
+# but well below $d/4=32$: the rotating half cancels a good part of the constant half, never all
+# of it.
 #
 # **Position interpolation** {cite}`chen2023pi10122` keeps the base and feeds positions
 # $0,1/k,2/k,\dots$, so $kL$ tokens use the distances of $L$. In the semantic-aggregation view
@@ -755,7 +764,7 @@ ch.claim("partial-rope-min", min(partial_min.values()), at_least=0.0,
 
 # %%
 b8 = live["8k"][0]
-pi_min = {kk: float(rope.cos_sum(np.arange(8192 * kk) / kk, D, b8).min()) for kk in (1, 2, 4, 16)}
+pi_min = {kk: float(rope.cos_sum(np.arange(8192 * kk) / kk, D, b8).min()) for kk in (1, 16)}
 ch.claim("pi-integer-margin", pi_min[1], at_least=0.0, why="exact sign; feasible by construction",
          statement="at the 8k bound, f >= 0 at the integers")
 ch.claim("pi-fractional-min", pi_min[16], at_most=0.0, why="exact sign of a float64 value of size 1e-2",
@@ -791,7 +800,8 @@ ch.claim("e512-certified", round_sig(r512["certified"]["b_hi"]), equals=5.8e7, w
          statement="the certified 512k infimum rounds to the article's 5.8e7")
 
 # %% [markdown]
-# The article's code runs JAX with its default float32. At $m\approx5\times10^5$ a float32 angle
+# As printed, the article's code does not switch on JAX's 64-bit mode, so it computes in
+# float32. At $m\approx5\times10^5$ a float32 angle
 # is off by up to $0.03$ rad, which moves $f_b(m)$ by far more than the margin at the bound:
 
 # %%
@@ -835,8 +845,9 @@ ch.claim("e-4k-printed", ROWS["4k"]["su_ok"], equals=4079, why="exact integer",
 # condition does not give (claims `pi-integer-margin` and `pi-fractional-min`).
 #
 # The paper's own row, as Su already pointed out, is loose at 2k, 16k, 128k and beyond. The
-# certificate shows that Su's corrections are the true infima up to rounding: no feasible base
-# lies below them, so no smaller value can be reported for any length in the table.
+# certificate settles the other direction: no feasible base lies below the certified infima,
+# and those round to Su's values, so at the table's two-digit precision nothing smaller than
+# Su's row can be reported at any length.
 #
 # ## Claims
 
