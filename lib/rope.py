@@ -97,16 +97,16 @@ def _check_rotary_dims(rotary_dims, d: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------
-# RoPE (chapter section "RoPE in one line", eqs. rope-base-bound-rotation, -relative)
+# RoPE (chapter section "RoPE in one line", eqs. eq-rope-base-bound-rotation, -relative)
 # ---------------------------------------------------------------------------------------
 def thetas(d: int, base, *, rotary_dims: int | None = None) -> np.ndarray:
     r"""The ``d/2`` RoPE frequencies :math:`\theta_i = b^{-2i/d}`, float64.
 
-    Chapter *The RoPE base lower bound*, eq. (rope-base-bound-thetas). ``base`` may be an
+    Chapter *The RoPE base lower bound*, eq. (eq-rope-base-bound-thetas). ``base`` may be an
     array: the result has shape ``base.shape + (d//2,)``. With ``rotary_dims = r < d``
     (partial RoPE, as in GPT-NeoX), only the first ``r/2`` pairs rotate, with
     :math:`\theta_i = b^{-2i/r}`, and the other ``(d-r)/2`` frequencies are 0
-    (eq. rope-base-bound-partial). The power is evaluated exactly as ``base ** (-2 * i / d)``
+    (eq. eq-rope-base-bound-partial). The power is evaluated exactly as ``base ** (-2 * i / d)``
     with ``i`` a float64 ``arange``, the expression of the article's code.
     """
     d = _check_d(d)
@@ -123,7 +123,7 @@ def thetas(d: int, base, *, rotary_dims: int | None = None) -> np.ndarray:
 def rope_matrix(position, d: int, base, *, dtype: torch.dtype = torch.float64) -> Tensor:
     r"""The dense ``(d, d)`` RoPE matrix :math:`\mathcal R_n` (reference implementation).
 
-    Chapter *The RoPE base lower bound*, eq. (rope-base-bound-rotation): block diagonal with
+    Chapter *The RoPE base lower bound*, eq. (eq-rope-base-bound-rotation): block diagonal with
     the 2x2 rotations :math:`\rho(n\theta_i)` on the interleaved pairs. ``position`` is a real
     scalar (fractional positions are allowed, e.g. for position interpolation). The angles
     are formed in float64 and the result is cast to ``dtype``.
@@ -146,7 +146,7 @@ def rope_matrix(position, d: int, base, *, dtype: torch.dtype = torch.float64) -
 def apply_rope(x: Tensor, positions, base) -> Tensor:
     r"""Rotate ``x`` of shape ``(..., n, d)`` by RoPE at ``positions`` (``n`` reals).
 
-    Chapter *The RoPE base lower bound*, eq. (rope-base-bound-rotation), in the efficient
+    Chapter *The RoPE base lower bound*, eq. (eq-rope-base-bound-rotation), in the efficient
     form ``x * cos + rotate_pairs(x) * sin``: for each interleaved pair
     ``(x[2i], x[2i+1])`` at position ``p``,
     ``(x[2i] cos p*theta_i - x[2i+1] sin p*theta_i, x[2i] sin p*theta_i + x[2i+1] cos p*theta_i)``.
@@ -179,15 +179,15 @@ def apply_rope(x: Tensor, positions, base) -> Tensor:
 
 
 # ---------------------------------------------------------------------------------------
-# the cosine sum f_b(m) (section "The expectation", eq. rope-base-bound-f)
+# the cosine sum f_b(m) (section "The expected advantage of a similar key", eq-rope-base-bound-f)
 # ---------------------------------------------------------------------------------------
 def cos_sum(m, d: int, base, *, rotary_dims: int | None = None):
     r""":math:`f_b(m) = \sum_{i<d/2} \cos(m\,\theta_i)`, float64, broadcasting ``m`` and ``base``.
 
-    Chapter *The RoPE base lower bound*, eq. (rope-base-bound-f): the expected score margin
+    Chapter *The RoPE base lower bound*, eq. (eq-rope-base-bound-f): the expected score margin
     of a similar key over a random one is :math:`2\sigma^2 f_b(m)`. ``m`` may be
     fractional (position interpolation evaluates :math:`f_b(m/k)`); ``rotary_dims`` selects
-    partial RoPE (eq. rope-base-bound-partial). This direct float64 sum is the *reference*
+    partial RoPE (eq. eq-rope-base-bound-partial). This direct float64 sum is the *reference*
     the fast feasibility routines defer to near zero. A torch ``m`` gives a float64 tensor
     on its device; otherwise a NumPy array (or scalar).
     """
@@ -218,7 +218,7 @@ def _direct(m: np.ndarray, d: int, base: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------
-# feasibility: a blocked evaluator (section "Computing the bound fast")
+# feasibility: a blocked evaluator (section "Deciding feasibility fast, and exactly")
 # ---------------------------------------------------------------------------------------
 class _Oracle:
     r"""All values :math:`f_b(m)`, ``0 <= m < L``, by one matrix product.
@@ -346,7 +346,7 @@ class _Oracle:
 def first_negative(base, length: int, d: int = 128) -> int:
     r"""The smallest ``m`` in ``[0, length)`` with :math:`f_b(m) < 0`, or ``length`` if none.
 
-    Chapter *The RoPE base lower bound*, eq. (rope-base-bound-condition). Signs are those of
+    Chapter *The RoPE base lower bound*, eq. (eq-rope-base-bound-condition). Signs are those of
     the direct float64 sum :func:`cos_sum`; the blocked evaluator (``_Oracle``) only skips
     values that are positive by more than its rounding bound. Cost ~ one ``(L/C, d) @ (d,
     C)`` product with ``C ~ sqrt(L)``, stopping at the first block with a negative value.
@@ -360,7 +360,7 @@ def first_negative(base, length: int, d: int = 128) -> int:
 def is_feasible(base, length: int, d: int = 128) -> bool:
     r"""``True`` iff :math:`f_b(m) \ge 0` for every integer ``0 <= m < length``.
 
-    Chapter *The RoPE base lower bound*, eq. (rope-base-bound-condition); equal to
+    Chapter *The RoPE base lower bound*, eq. (eq-rope-base-bound-condition); equal to
     ``first_negative(base, length, d) == length``.
     """
     return first_negative(base, length, d) == _check_length(length)
@@ -369,8 +369,8 @@ def is_feasible(base, length: int, d: int = 128) -> bool:
 def cos_sum_min(base, length: int, d: int = 128) -> tuple[float, int]:
     r"""``(min, argmin)`` of :math:`f_b(m)` over ``0 <= m < length``.
 
-    Chapter *The RoPE base lower bound*, section "How tight is the bound": the margin by
-    which a base is feasible. The argmin is that of the blocked evaluator (it may differ
+    Chapter *The RoPE base lower bound*, section "The admissible bases are not an interval":
+    the margin by which a base is feasible. The argmin is that of the blocked evaluator (it may differ
     from the exact argmin only between values within its rounding bound); the minimum is
     the direct float64 sum at that ``m``.
     """
@@ -382,7 +382,7 @@ def cos_sum_min(base, length: int, d: int = 128) -> tuple[float, int]:
 def feasibility_profile(bases, length: int, d: int = 128) -> np.ndarray:
     r""":func:`first_negative` for each base of an array (``length`` where feasible).
 
-    Chapter *The RoPE base lower bound*, figure "feasible bases are not an interval".
+    Chapter *The RoPE base lower bound*, section "The admissible bases are not an interval".
     Returns an int64 array of the shape of ``bases``.
     """
     d = _check_d(d)
@@ -394,7 +394,7 @@ def feasibility_profile(bases, length: int, d: int = 128) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------
-# the article's search (section "Reproducing the table")
+# the article's search (section "Reproducing the article's table")
 # ---------------------------------------------------------------------------------------
 class _Scanner:
     """Finds the first feasible base of an ascending list, refuting the others cheaply.
@@ -494,8 +494,8 @@ class _Scanner:
 def su_grid_search(length: int, d: int = 128, *, stages: int = 5) -> list[float]:
     r"""The article's nested-grid search; returns the base after each stage.
 
-    Chapter *The RoPE base lower bound*, section "Reproducing the table". The procedure,
-    exactly as in the article's code (with float64 feasibility):
+    Chapter *The RoPE base lower bound*, section "Reproducing the article's table". The
+    procedure, exactly as in the article's code (with float64 feasibility):
 
     1. ``B = 1000 * length`` (feasible for every length up to 1M);
     2. for ``k = 1, ..., stages``: form the grid ``np.linspace(0, 1, 10**k + 1)[1:] * B``
@@ -527,8 +527,8 @@ def su_grid_search(length: int, d: int = 128, *, stages: int = 5) -> list[float]
 def base_lower_bound(length: int, d: int = 128) -> float:
     r"""The article's lower bound on the RoPE base for training length ``length``.
 
-    Chapter *The RoPE base lower bound*, eq. (rope-base-bound-bstar) and section
-    "Reproducing the table". Feasibility (:func:`is_feasible`: :math:`f_b(m) \ge 0` for all
+    Chapter *The RoPE base lower bound*, eq. (eq-rope-base-bound-bstar) and section
+    "Reproducing the article's table". Feasibility (:func:`is_feasible`: :math:`f_b(m) \ge 0` for all
     integers ``0 <= m < length``) is **not monotone** in ``b``, so bisection is wrong; this
     is the article's nested grid (:func:`su_grid_search` with 5 stages):
     ``B = 1000 * length``; for ``k = 1..5``, ``B`` becomes the first feasible point of the
@@ -663,12 +663,12 @@ def certified_base_infimum(
 
 
 # ---------------------------------------------------------------------------------------
-# d -> infinity: the cosine integral (section "The d -> infinity limit")
+# d -> infinity: the cosine integral (section "The d -> infinity limit and the cosine integral")
 # ---------------------------------------------------------------------------------------
 def ci_first_zero() -> float:
     r"""The first positive zero :math:`x_0 = 0.61650548\ldots` of the cosine integral Ci.
 
-    Chapter *The RoPE base lower bound*, eq. (rope-base-bound-x0): Ci increases on
+    Chapter *The RoPE base lower bound*, eq. (eq-rope-base-bound-asym): Ci increases on
     :math:`(0, \pi/2)` from :math:`-\infty` to its maximum, so the zero is unique there;
     found by Brent's method to ``xtol = 1e-15``.
     """
@@ -681,7 +681,7 @@ def ci_first_zero() -> float:
 def cos_sum_limit(m, base):
     r"""The ``d -> infinity`` limit of :math:`(2/d) f_b(m)`: :math:`[\mathrm{Ci}(m) - \mathrm{Ci}(m/b)]/\ln b`.
 
-    Chapter *The RoPE base lower bound*, eq. (rope-base-bound-ci): the Riemann sum
+    Chapter *The RoPE base lower bound*, eq. (eq-rope-base-bound-ci): the Riemann sum
     :math:`(2/d)\sum_i \cos(m b^{-2i/d}) \to \int_0^1 \cos(m b^{-s})\,ds`, then
     :math:`t = m b^{-s}`. Broadcasts ``m`` (>= 0) and ``base`` (> 1); the value at ``m = 0``
     is 1.
@@ -703,8 +703,8 @@ def cos_sum_limit(m, base):
 def asymptotic_base_bound(length) -> float:
     r"""The article's ``d -> infinity`` estimate :math:`b \gtrsim L / x_0 \approx 1.62\,L`.
 
-    Chapter *The RoPE base lower bound*, eq. (rope-base-bound-asym): dropping the small
-    term :math:`\mathrm{Ci}(m)` from eq. (rope-base-bound-ci), the condition
+    Chapter *The RoPE base lower bound*, eq. (eq-rope-base-bound-asym): dropping the small
+    term :math:`\mathrm{Ci}(m)` from eq. (eq-rope-base-bound-ci), the condition
     :math:`\mathrm{Ci}(m/b) \le 0` for ``m <= L`` means :math:`L/b \le x_0`
     (:func:`ci_first_zero`). The article rounds this to "about 2L".
     """
@@ -715,7 +715,7 @@ def asymptotic_base_bound(length) -> float:
 def infinite_d_base_bound(length) -> float:
     r"""The exact ``d -> infinity`` bound: smallest ``b`` with the limit condition for all ``b' >= b``.
 
-    Chapter *The RoPE base lower bound*, eq. (rope-base-bound-binf). The limit condition is
+    Chapter *The RoPE base lower bound*, eq. (eq-rope-base-bound-binf). The limit condition is
     :math:`\mathrm{Ci}(m/b) \le \mathrm{Ci}(m)` for the integers ``1 <= m < length``
     (nothing dropped). For integer ``m >= 1``, :math:`-0.2 < \mathrm{Ci}(m) < \mathrm{Ci}(\pi/2)`,
     so it has a unique solution :math:`x_m \in (0.3, \pi/2]` of
