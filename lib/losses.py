@@ -83,6 +83,12 @@ def _check_mask(mask: Tensor | None, shape: torch.Size, name: str = "logits") ->
         ) from None
 
 
+def _check_targets_shape(targets, logits: Tensor) -> None:
+    if not isinstance(targets, Tensor) or targets.shape != logits.shape:
+        got = tuple(targets.shape) if isinstance(targets, Tensor) else type(targets).__name__
+        raise ValueError(f"targets must have the shape of logits {tuple(logits.shape)}, got {got}")
+
+
 def _lse_with_zero(x: Tensor) -> Tensor:
     r""":math:`\log(1 + \sum_i e^{x_i})` over the last dim; ``-inf`` entries are absent.
 
@@ -121,9 +127,7 @@ def multilabel_ce(
     """
     max_abs = _check_logits(logits)
     _check_reduction(reduction)
-    if not isinstance(targets, Tensor) or targets.shape != logits.shape:
-        got = tuple(targets.shape) if isinstance(targets, Tensor) else type(targets).__name__
-        raise ValueError(f"targets must have the shape of logits {tuple(logits.shape)}, got {got}")
+    _check_targets_shape(targets, logits)
     work = _work_dtype(logits.dtype)
     t = targets.to(work)
     if targets.dtype != torch.bool:
@@ -239,9 +243,7 @@ def soft_multilabel_ce(
     """
     max_abs = _check_logits(logits)
     _check_reduction(reduction)
-    if not isinstance(targets, Tensor) or targets.shape != logits.shape:
-        got = tuple(targets.shape) if isinstance(targets, Tensor) else type(targets).__name__
-        raise ValueError(f"targets must have the shape of logits {tuple(logits.shape)}, got {got}")
+    _check_targets_shape(targets, logits)
     work = _work_dtype(logits.dtype)
     t = targets.to(work)
     lo, hi = torch.aminmax(t.detach())
