@@ -440,6 +440,16 @@ def _kl_nm_check_tensor(x, name: str) -> None:
         raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
 
 
+def _kl_check_pair(s, t, dim: int) -> None:
+    """Two score tensors of one shape with a non-empty ``dim``."""
+    _kl_nm_check_tensor(s, "s")
+    _kl_nm_check_tensor(t, "t")
+    if s.shape != t.shape:
+        raise ValueError(f"s and t must have the same shape, got {tuple(s.shape)} and {tuple(t.shape)}")
+    if s.dim() == 0 or s.shape[dim] == 0:
+        raise ValueError(f"s has an empty (or no) dimension dim={dim}")
+
+
 def symmetric_kl_softmax(s: Tensor, t: Tensor, dim: int = -1) -> Tensor:
     r"""Symmetric KL :math:`KL(p\|q)+KL(q\|p)` of ``p = softmax(s)``, ``q = softmax(t)``.
 
@@ -457,12 +467,7 @@ def symmetric_kl_softmax(s: Tensor, t: Tensor, dim: int = -1) -> Tensor:
     the divergence infinite and raises ``ValueError``, as do NaN, ``+inf``, a row with no
     finite logit, a shape mismatch and an empty ``dim``.
     """
-    _kl_nm_check_tensor(s, "s")
-    _kl_nm_check_tensor(t, "t")
-    if s.shape != t.shape:
-        raise ValueError(f"s and t must have the same shape, got {tuple(s.shape)} and {tuple(t.shape)}")
-    if s.dim() == 0 or s.shape[dim] == 0:
-        raise ValueError(f"s has an empty (or no) dimension dim={dim}")
+    _kl_check_pair(s, t, dim)
     for name, x in (("s", s), ("t", t)):
         if torch.isnan(x).any() or (x == float("inf")).any():
             raise ValueError(f"{name} contains NaN or +inf")
@@ -501,12 +506,7 @@ def symmetric_kl_sigmoid(s: Tensor, t: Tensor, mask: Tensor | None = None, *, di
     (float16/bfloat16 are computed in float32; a float16 *total* above 65504 is not
     representable and becomes ``inf``).
     """
-    _kl_nm_check_tensor(s, "s")
-    _kl_nm_check_tensor(t, "t")
-    if s.shape != t.shape:
-        raise ValueError(f"s and t must have the same shape, got {tuple(s.shape)} and {tuple(t.shape)}")
-    if s.dim() == 0 or s.shape[dim] == 0:
-        raise ValueError(f"s has an empty (or no) dimension dim={dim}")
+    _kl_check_pair(s, t, dim)
     keep = _check_mask(mask, s.shape, "s's shape")
     if keep is None:
         keep = torch.ones_like(s, dtype=torch.bool)
