@@ -13,6 +13,7 @@ from lib.diffusion import (
     GaussianMixture,
     VEGeometric,
     VPLinear,
+    book_mixture,
     ddpm_discrete,
     diffuse,
     family_drift,
@@ -467,3 +468,15 @@ def test_wasserstein1_of_a_point_is_mean_abs_deviation():
     assert wasserstein1(np.array([0.0]), g) == pytest.approx(math.sqrt(2 / math.pi), rel=1e-14)
     with pytest.raises(ValueError, match="samples"):
         wasserstein1(np.zeros((0,)), g)
+
+
+def test_book_mixture_moments():
+    """The chapters' test bed: mean 0.25 and variance 3.3015, as their prose states."""
+    g = book_mixture()
+    w, mu, sd = np.array([0.3, 0.5, 0.2]), np.array([-2.0, 0.5, 3.0]), np.array([0.3, 0.6, 0.4])
+    mean = float(w @ mu)
+    var = float(w @ (sd**2 + mu**2)) - mean**2
+    assert mean == pytest.approx(0.25, abs=1e-15) and var == pytest.approx(3.3015, abs=1e-12)
+    x = g.sample(200_000, np.random.default_rng(0)).ravel()
+    # Monte Carlo: 5 standard errors (sd ~ 1.82, se ~ 0.0041 for the mean)
+    assert abs(x.mean() - mean) < 5 * np.sqrt(var / x.size)

@@ -84,6 +84,7 @@ from lib.book import Chapter
 from lib.diffusion import (
     GaussianMixture,
     VPLinear,
+    book_mixture,
     diffuse,
     integrate_family,
     ks_distance,
@@ -97,7 +98,7 @@ from lib.diffusion import (
 )
 
 ch = Chapter("probability-flow-ode", seed=9228)
-p0 = GaussianMixture([0.3, 0.5, 0.2], [-2.0, 0.5, 3.0], np.array([0.3, 0.6, 0.4]) ** 2)
+p0 = book_mixture()  # weights (0.3, 0.5, 0.2), means (-2, 0.5, 3), sds (0.3, 0.6, 0.4)
 vp = VPLinear()
 p1 = marginal(p0, vp, 1.0)
 N = 20_000

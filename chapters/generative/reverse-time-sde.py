@@ -83,8 +83,8 @@ import sympy as sp
 
 from lib.book import Chapter
 from lib.diffusion import (
-    GaussianMixture,
     VPLinear,
+    book_mixture,
     ddpm_discrete,
     integrate_family,
     ks_distance,
@@ -95,7 +95,7 @@ from lib.diffusion import (
 )
 
 ch = Chapter("reverse-time-sde", seed=9209)
-p0 = GaussianMixture([0.3, 0.5, 0.2], [-2.0, 0.5, 3.0], np.array([0.3, 0.6, 0.4]) ** 2)
+p0 = book_mixture()  # weights (0.3, 0.5, 0.2), means (-2, 0.5, 3), sds (0.3, 0.6, 0.4)
 vp = VPLinear()  # beta_min = 0.1, beta_max = 20
 N = 20_000
 # 99.9% quantile of sqrt(N) * KS under the null is 1.949 (Kolmogorov distribution)
