@@ -26,7 +26,10 @@ import numpy as np
 
 CLAIMS_MIME = "application/vnd.kexue.claims+json"
 
-__all__ = ["Chapter", "Claim", "CLAIMS_MIME", "check"]
+__all__ = ["Chapter", "Claim", "CLAIMS_MIME", "FATES", "check", "show_table", "table_html"]
+
+#: The fate of a number the source article prints (see ``Chapter.source_number``).
+FATES = ("reproduced", "contradicted", "out of scope")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Claim:
     atol: float
     why: str
     passed: bool
+    erratum: bool = False  # the claim demonstrates that the article is wrong or imprecise
+    article_says: str = ""  # for an erratum: what the article states (with its section)
 
     def reference_text(self) -> str:
         if self.relation == "in":
@@ -161,6 +166,8 @@ class Chapter:
         self.slug = slug
         self.seed = seed
         self.claims: list[Claim] = []
+        self.measured_values: dict[str, tuple] = {}
+        self.source_numbers: list[dict] = []
         self._glue = glue
         random.seed(seed)
         np.random.seed(seed)
@@ -191,18 +198,20 @@ class Chapter:
         atol: float = 0.0,
         why: str,
         statement: str = "",
+        erratum: str | None = None,
     ):
         """Check ``value`` against a reference or bound, glue it as ``name``, record it.
 
         ``why`` says where the tolerance comes from (float precision, Monte Carlo standard
-        error, solver tolerance, "exact integer", ...); it is required. Returns ``value``
-        as a Python number (a ``float``/``int`` subclass; booleans come back as 0/1) that
-        displays as a one-line check mark when it ends a notebook cell.
+        error, solver tolerance, "exact integer", ...); it is required. ``erratum="…"`` marks
+        the claim as demonstrating an error of the article and says what the article states
+        (cite its section); such a claim must be one that would fail if the article were
+        right. Returns ``value`` as a Python number (a ``float``/``int`` subclass; booleans
+        come back as 0/1) that displays as a one-line check mark when it ends a notebook cell.
         """
-        if not name or any(c.isspace() for c in name):
-            raise ValueError(f"claim name must be a non-empty identifier, got {name!r}")
-        if any(c.name == name for c in self.claims):
-            raise ValueError(f"claim name {name!r} is used twice in chapter {self.slug!r}")
+        if erratum is not None and not str(erratum).strip():
+            raise ValueError("erratum= must state what the article says (or be omitted)")
+        self._new_name(name)
         if not why or not why.strip():
             raise ValueError("why= must say where the tolerance comes from")
         passed, relation, ref = check(
@@ -215,7 +224,8 @@ class Chapter:
             atol=atol,
         )
         v = _scalar(value, "value")
-        c = Claim(self.slug, name, statement or name, v, relation, ref, rtol, atol, why, passed)
+        c = Claim(self.slug, name, statement or name, v, relation, ref, rtol, atol, why, passed,
+                  erratum is not None, erratum or "")
         self.claims.append(c)
         if not passed:
             raise AssertionError(
@@ -226,13 +236,90 @@ class Chapter:
             _glue(name, v)
         return _checked(v, c)
 
+    def _new_name(self, name: str) -> None:
+        if not name or any(c.isspace() for c in name):
+            raise ValueError(f"name must be a non-empty identifier, got {name!r}")
+        if any(c.name == name for c in self.claims) or name in self.measured_values:
+            raise ValueError(f"name {name!r} is used twice in chapter {self.slug!r}")
+
+    def measured(self, name: str, value, *, why: str):
+        """Glue a number the notebook measured but does not check (a descriptive value).
+
+        Prose may quote it with ``{glue:text}`` like a claim; it is listed in the claims
+        table's "measured, not checked" section, so a reader sees which numbers carry no
+        assertion. ``why`` says why it needs none (e.g. "descriptive: the run time").
+        """
+        self._new_name(name)
+        if not why or not why.strip():
+            raise ValueError("why= must say why this number is reported without a check")
+        v = _scalar(value, "value")
+        self.measured_values[name] = (v, why)
+        if self._glue:
+            _glue(name, v)
+        return v
+
+    def source_number(
+        self,
+        printed: str,
+        *,
+        where: str,
+        fate: str,
+        claim: str | None = None,
+        value: float | None = None,
+        reason: str = "",
+    ) -> None:
+        """Record one number the source article prints and what became of it.
+
+        ``printed`` is the string as the article prints it (``"0.693"``), ``where`` the
+        table/section/equation; ``fate`` is ``"reproduced"`` or ``"contradicted"`` (then
+        ``claim`` names a claim of this chapter that compares with it; a contradicted number
+        needs an erratum claim) or ``"out of scope"`` (then ``reason`` says why).
+        """
+        if fate not in FATES:
+            raise ValueError(f"fate must be one of {FATES}, got {fate!r}")
+        if not str(printed).strip() or not str(where).strip():
+            raise ValueError("printed and where must be non-empty strings")
+        if fate == "out of scope":
+            if not reason.strip():
+                raise ValueError("reason: an out-of-scope number needs the reason")
+        else:
+            found = [c for c in self.claims if c.name == claim]
+            if not found:
+                raise ValueError(f"claim: {claim!r} is not a claim made so far in {self.slug!r}")
+            if fate == "contradicted" and not found[0].erratum:
+                raise ValueError(f"claim: a contradicted number needs an erratum claim, "
+                                 f"{claim!r} is not marked erratum=")
+        if value is None:
+            try:
+                value = float(str(printed).replace(",", "").rstrip("%"))
+            except ValueError:
+                value = float("nan")
+        self.source_numbers.append({
+            "chapter": self.slug, "printed": str(printed), "value": float(value),
+            "where": where, "fate": fate, "claim": claim if fate != "out of scope" else None,
+            "reason": reason,
+        })
+
     def table(self) -> None:
         """Display the chapter's claims table and emit its ledger records."""
         records = [_record(c) for c in self.claims]
+        measured = [{"name": k, "value": v, "value_text": _fmt(v), "why": w}
+                    for k, (v, w) in self.measured_values.items()]
+        html_out = claims_html(self.claims)
+        if measured:
+            html_out += "<p><strong>Measured, not checked</strong> (descriptive numbers quoted in " \
+                "the text)</p>" + table_html(["name", "value", "why no check"],
+                                               [[m["name"], m["value_text"], m["why"]] for m in measured])
+        if self.source_numbers:
+            html_out += "<p><strong>Numbers printed in the article</strong></p>" + table_html(
+                ["printed", "where", "fate", "claim / reason"],
+                [[s["printed"], s["where"], s["fate"], s["claim"] or s["reason"]]
+                 for s in self.source_numbers])
         bundle = {
-            "text/html": claims_html(self.claims),
+            "text/html": html_out,
             "text/plain": claims_text(self.claims),
-            CLAIMS_MIME: {"chapter": self.slug, "claims": records},
+            CLAIMS_MIME: {"chapter": self.slug, "claims": records, "measured": measured,
+                          "source_numbers": self.source_numbers},
         }
         try:
             from IPython.display import display
@@ -325,3 +412,30 @@ def claims_html(claims: list[Claim]) -> str:
         for c in claims
     )
     return head + body + "</tbody></table>"
+
+
+def table_html(header, rows, *, caption: str | None = None) -> str:
+    """A small HTML result table (escaped cells; numbers formatted like the claims table)."""
+    e = html.escape
+
+    def cell(x):
+        if isinstance(x, float | np.floating):
+            return e(_fmt(float(x)))
+        return e(str(x))
+
+    head = "".join(f"<th>{e(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell(x)}</td>" for x in r) + "</tr>" for r in rows)
+    cap = f"<caption>{e(caption)}</caption>" if caption else ""
+    return (f"<table class='result-table'>{cap}<thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def show_table(header, rows, *, caption: str | None = None):
+    """Display :func:`table_html` as a cell's output (HTML on the page, text in a terminal).
+
+    The one way chapters show small result tables; cells are strings or numbers (format
+    numbers yourself, e.g. ``f"{m:.3f} ± {se:.3f}"``, when a precision matters).
+    """
+    from IPython.display import HTML
+
+    return HTML(table_html(header, rows, caption=caption))

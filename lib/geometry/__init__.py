@@ -1,0 +1,5 @@
+"""Part "Geometry of embeddings & linear algebra" (9079, 9147, 9368, 10407).
+
+One module per chapter topic; every public name is re-exported here, so
+``from lib.geometry import whitening_fit`` works (contract: shared/contracts/geometry.md).
+"""

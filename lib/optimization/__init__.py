@@ -1,0 +1,5 @@
+"""Part "Optimization & learning dynamics" (7737, 8968, 7466, 8870, 7980).
+
+One module per chapter topic; every public name is re-exported here, so
+``from lib.optimization import zo_grad`` and ``from lib import optimization`` both work.
+"""

@@ -1,0 +1,5 @@
+"""Part "Language-model recipes" (8454, 8337, 8295, 7758, 7877), at toy scale.
+
+One module per chapter topic; every public name is re-exported here:
+``from lib.recipes import unilm_mask``.
+"""
