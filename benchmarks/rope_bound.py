@@ -1,8 +1,8 @@
 """The article's table of RoPE base lower bounds (kexue.fm/archives/10122), d = 128, float64.
 
 For L = 1k ... 1M (1k = 1024) this prints, per L: the article's nested-grid search
-(``lib.rope.base_lower_bound``) and its time, the certified continuous infimum
-(``lib.rope.certified_base_infimum``, with ``--certify``) and its time, the article's two
+(``lib.transformers.base_lower_bound``) and its time, the certified continuous infimum
+(``lib.transformers.certified_base_infimum``, with ``--certify``) and its time, the article's two
 rows beside them, and whether the paper's value is feasible at all. It also times a plain
 vectorised NumPy implementation of the same search side by side with the library's at
 small L, and prints the ratio.
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from lib import rope  # noqa: E402
+from lib import transformers  # noqa: E402
 
 # The article's table (d = 128): the paper's row as quoted by Su ("原文") and Su's ("本文").
 LABELS = ["1k", "2k", "4k", "8k", "16k", "32k", "64k", "128k", "256k", "512k", "1M"]
@@ -51,7 +51,7 @@ def plain_numpy_search(
 
     Candidates are tested ``batch`` at a time over chunks of ``m`` with early exit once every
     candidate of the batch has a negative value: what one writes without the tricks of
-    lib.rope (blocked angle-addition product, reuse of refutations).
+    lib.transformers (blocked angle-addition product, reuse of refutations).
     """
     i = np.arange(d // 2, dtype=np.float64)
     B = 1000 * L
@@ -109,12 +109,12 @@ def main() -> None:
     baseline = []
     if not args.no_baseline:
         # 4 stages: the plain version needs ~200 s for the 5-stage search at L = 1k
-        print("side by side: the article's search (4 stages), plain vectorised NumPy vs lib.rope")
+        print("side by side: the article's search (4 stages), plain vectorised NumPy vs lib.transformers")
         for L in (1024, 2048):
             t0 = time.perf_counter()
             b_plain = plain_numpy_search(L, d, stages=4)
             t1 = time.perf_counter()
-            b_lib = rope.su_grid_search(L, d, stages=4)[-1]
+            b_lib = transformers.su_grid_search(L, d, stages=4)[-1]
             t2 = time.perf_counter()
             same = "same value" if b_plain == b_lib else "DIFFERENT"
             baseline.append(
@@ -147,12 +147,12 @@ def main() -> None:
             break
         L = 1024 * k
         t0 = time.perf_counter()
-        stages = rope.su_grid_search(L, d)
+        stages = transformers.su_grid_search(L, d)
         t_search = time.perf_counter() - t0
         total += t_search
         b = stages[-1]
-        fmin, argmin = rope.cos_sum_min(b, L, d)
-        fn_paper = rope.first_negative(paper, L, d)
+        fmin, argmin = transformers.cos_sum_min(b, L, d)
+        fn_paper = transformers.first_negative(paper, L, d)
         row = {
             "L": L,
             "label": label,
@@ -171,7 +171,7 @@ def main() -> None:
         )
         if args.certify:
             t0 = time.perf_counter()
-            cert = rope.certified_base_infimum(L, d)
+            cert = transformers.certified_base_infimum(L, d)
             t_cert = time.perf_counter() - t0
             cert["seconds"] = round(t_cert, 2)
             row["certified"] = cert
@@ -190,8 +190,8 @@ def main() -> None:
             "description": (
                 "Lower bounds on the RoPE base (kexue.fm/archives/10122), d = 128, 1k = 1024, "
                 "float64. su_grid_float64: the article's nested-grid search "
-                "(lib.rope.su_grid_search, 5 stages); certified: the continuous infimum "
-                "bracket [b_lo, b_hi] of lib.rope.certified_base_infimum (every base in "
+                "(lib.transformers.su_grid_search, 5 stages); certified: the continuous infimum "
+                "bracket [b_lo, b_hi] of lib.transformers.certified_base_infimum (every base in "
                 "[1, b_lo) refuted, b_hi feasible)."
             ),
             "provenance": {

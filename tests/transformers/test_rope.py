@@ -1,4 +1,4 @@
-"""Tests of lib/rope.py: RoPE, the cosine sum f_b(m), feasibility, the article's search,
+"""Tests of lib/transformers/rope*.py: RoPE, the cosine sum f_b(m), feasibility, the article's search,
 the certified infimum, the Ci asymptotics, and the stored bounds in data/."""
 
 import json
@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import sici
 
-from lib import rope
+from lib import transformers
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "rope_base_bounds.json"
+DATA = Path(__file__).resolve().parents[2] / "data" / "rope_base_bounds.json"
 # the article's own row (Su, "本文"), d = 128, 1k = 1024
 SU_ROW = {1: 4.3e3, 2: 1.2e4, 4: 2.7e4, 8: 8.4e4, 16: 2.3e5, 32: 6.3e5, 64: 2.1e6, 128: 4.9e6}
 
@@ -51,24 +51,24 @@ def su_bmin_reference(L: int, d: int, stages: int) -> float:
 
 # -- thetas, rope_matrix, apply_rope ----------------------------------------------------
 def test_thetas_values_and_partial():
-    th = rope.thetas(8, 10000.0)
+    th = transformers.thetas(8, 10000.0)
     assert th.dtype == np.float64 and th.shape == (4,)
     np.testing.assert_allclose(th, [1.0, 0.1, 0.01, 0.001], rtol=1e-15)
-    assert rope.thetas(8, np.array([10.0, 100.0])).shape == (2, 4)
-    half = rope.thetas(8, 10000.0, rotary_dims=4)
+    assert transformers.thetas(8, np.array([10.0, 100.0])).shape == (2, 4)
+    half = transformers.thetas(8, 10000.0, rotary_dims=4)
     np.testing.assert_allclose(half, [1.0, 0.01, 0.0, 0.0], rtol=1e-15)
 
 
 def test_rope_matrix_is_a_rotation_and_matches_apply_rope():
     d, base = 16, 500.0
-    R = rope.rope_matrix(7.5, d, base)
+    R = transformers.rope_matrix(7.5, d, base)
     assert R.dtype == torch.float64 and R.shape == (d, d)
     torch.testing.assert_close(R.T @ R, torch.eye(d, dtype=torch.float64), rtol=0, atol=1e-14)
     x = torch.randn(3, d, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     pos = torch.tensor([0.0, 7.5, 1e5], dtype=torch.float64)
-    y = rope.apply_rope(x, pos, base)
+    y = transformers.apply_rope(x, pos, base)
     for r in range(3):
-        ref = rope.rope_matrix(float(pos[r]), d, base) @ x[r]
+        ref = transformers.rope_matrix(float(pos[r]), d, base) @ x[r]
         torch.testing.assert_close(y[r], ref, rtol=0, atol=1e-12)
 
 
@@ -84,19 +84,19 @@ def test_relative_position_property(m, n, base, seed):
     d = 32
     g = torch.Generator().manual_seed(seed)
     q, k = torch.randn(2, 1, d, dtype=torch.float64, generator=g)
-    lhs = (rope.apply_rope(q, [m], base) * rope.apply_rope(k, [n], base)).sum()
-    rhs = q[0] @ (rope.rope_matrix(n - m, d, base) @ k[0])
+    lhs = (transformers.apply_rope(q, [m], base) * transformers.apply_rope(k, [n], base)).sum()
+    rhs = q[0] @ (transformers.rope_matrix(n - m, d, base) @ k[0])
     # phases up to 1e5 rad: each cos/sin carries ~1e5 * eps error, times |q||k| ~ d
     assert abs(float(lhs - rhs)) <= 1e-9 * (1 + float(q.norm() * k.norm()))
 
 
 def test_apply_rope_dtype_device_shape_and_gradcheck():
     x = torch.randn(2, 3, 5, 8, dtype=torch.float32)
-    y = rope.apply_rope(x, torch.arange(5), 10000.0)
+    y = transformers.apply_rope(x, torch.arange(5), 10000.0)
     assert y.shape == x.shape and y.dtype == torch.float32 and y.device == x.device
     torch.testing.assert_close(y.norm(dim=-1), x.norm(dim=-1))  # rotations keep norms
     xd = torch.randn(4, 6, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda t: rope.apply_rope(t, [0, 1, 2, 3], 99.0), (xd,))
+    assert torch.autograd.gradcheck(lambda t: transformers.apply_rope(t, [0, 1, 2, 3], 99.0), (xd,))
 
 
 # -- cos_sum ------------------------------------------------------------------------------
@@ -105,28 +105,28 @@ def test_apply_rope_dtype_device_shape_and_gradcheck():
 def test_cos_sum_matches_the_direct_sum(m, base, d):
     # the two evaluations round m*theta differently: <= d/2 * m * eps apart
     tol = d / 2 * (m + 1) * 4e-16 + 1e-13
-    assert abs(rope.cos_sum(m, d, base) - direct_f(m, d, base)) <= tol
+    assert abs(transformers.cos_sum(m, d, base) - direct_f(m, d, base)) <= tol
 
 
 def test_cos_sum_broadcasting_and_types():
     m = np.arange(5)[:, None]
     b = np.array([10.0, 1e4, 1e6])
-    out = rope.cos_sum(m, 16, b)
+    out = transformers.cos_sum(m, 16, b)
     assert out.shape == (5, 3) and out.dtype == np.float64
     np.testing.assert_allclose(out[0], 8.0)  # f_b(0) = d/2
     for r in range(5):
         for c in range(3):
             assert abs(out[r, c] - direct_f(r, 16, b[c])) < 1e-13
-    t = rope.cos_sum(torch.arange(5), 16, 1e4)
+    t = transformers.cos_sum(torch.arange(5), 16, 1e4)
     assert isinstance(t, torch.Tensor) and t.dtype == torch.float64
-    assert isinstance(rope.cos_sum(3, 16, 1e4), float)
+    assert isinstance(transformers.cos_sum(3, 16, 1e4), float)
 
 
 def test_partial_rope_sum_is_never_negative():
     """Half rotary: sum = sum_{i<d/4} (1 + cos(m b^{-4i/d})) >= 0 (eq. rope-base-bound-partial)."""
     m = np.arange(20000)
     for b in (10.0, 1e4, 1e6):
-        f = rope.cos_sum(m, 128, b, rotary_dims=64)
+        f = transformers.cos_sum(m, 128, b, rotary_dims=64)
         assert f.min() >= 0
         ref = (1 + np.cos(m[:, None] * b ** (-4 * np.arange(32) / 128))).sum(1)
         np.testing.assert_allclose(f, ref, rtol=0, atol=1e-11)
@@ -135,32 +135,32 @@ def test_partial_rope_sum_is_never_negative():
 # -- first_negative / is_feasible ---------------------------------------------------------
 def test_first_negative_hand_cases():
     # d = 2: f = cos m; cos 1 > 0 > cos 2
-    assert rope.first_negative(7.0, 100, d=2) == 2
-    assert rope.first_negative(7.0, 2, d=2) == 2 and rope.is_feasible(7.0, 2, d=2)
-    assert not rope.is_feasible(7.0, 3, d=2)
+    assert transformers.first_negative(7.0, 100, d=2) == 2
+    assert transformers.first_negative(7.0, 2, d=2) == 2 and transformers.is_feasible(7.0, 2, d=2)
+    assert not transformers.is_feasible(7.0, 3, d=2)
     # d = 4, b = 4: f = cos m + cos(m/2): 2, 1.418, 0.124, -0.919 at m = 0..3
-    assert rope.first_negative(4.0, 10, d=4) == 3
-    assert rope.first_negative(4.0, 3, d=4) == 3
-    assert rope.first_negative(1e4, 1, d=128) == 1  # f(0) = d/2 > 0
+    assert transformers.first_negative(4.0, 10, d=4) == 3
+    assert transformers.first_negative(4.0, 3, d=4) == 3
+    assert transformers.first_negative(1e4, 1, d=128) == 1  # f(0) = d/2 > 0
 
 
 @settings(max_examples=25, deadline=None)
 @given(base=st.floats(1.01, 1e6), L=st.integers(1, 5000), d=st.sampled_from([2, 16, 128]))
 def test_first_negative_matches_brute_force(base, L, d):
-    assert rope.first_negative(base, L, d) == brute_first_negative(base, L, d)
+    assert transformers.first_negative(base, L, d) == brute_first_negative(base, L, d)
 
 
 def test_article_values_feasibility_and_tightness():
     # the article's 1k and 2k bases are feasible; the bound is tight (min just above 0)
-    lo, arg = rope.cos_sum_min(4293.45, 1024)
+    lo, arg = transformers.cos_sum_min(4293.45, 1024)
     assert 0 <= lo < 1e-3 and arg > 900
-    assert rope.is_feasible(11587.4, 2048)
-    assert not rope.is_feasible(4293.0, 1024)
+    assert transformers.is_feasible(11587.4, 2048)
+    assert not transformers.is_feasible(4293.0, 1024)
 
 
 def test_feasibility_is_not_monotone_in_the_base():
     bs = 4293.45 * np.exp(np.linspace(0, math.log(10), 400))
-    prof = rope.feasibility_profile(bs, 1024)
+    prof = transformers.feasibility_profile(bs, 1024)
     feas = prof == 1024
     assert feas[0] and not feas.all() and feas[-1]
     assert prof.shape == bs.shape
@@ -169,66 +169,66 @@ def test_feasibility_is_not_monotone_in_the_base():
 # -- the article's search -----------------------------------------------------------------
 @pytest.mark.parametrize("L,d,stages", [(300, 16, 4), (64, 128, 3), (1000, 8, 4)])
 def test_su_grid_search_equals_a_literal_transcription(L, d, stages):
-    assert rope.su_grid_search(L, d, stages=stages)[-1] == su_bmin_reference(L, d, stages)
+    assert transformers.su_grid_search(L, d, stages=stages)[-1] == su_bmin_reference(L, d, stages)
 
 
 @pytest.mark.parametrize("k", [1, 2, 4, 8])
 def test_base_lower_bound_reproduces_the_article_row(k):
-    b = rope.base_lower_bound(1024 * k)
+    b = transformers.base_lower_bound(1024 * k)
     assert round_sig(b) == SU_ROW[k]
-    assert rope.is_feasible(b, 1024 * k)
+    assert transformers.is_feasible(b, 1024 * k)
 
 
 def test_su_grid_stages_descend():
-    stages = rope.su_grid_search(1024)
+    stages = transformers.su_grid_search(1024)
     assert len(stages) == 5 and all(a >= b for a, b in zip(stages, stages[1:], strict=False))
-    assert stages[-1] == rope.base_lower_bound(1024)
+    assert stages[-1] == transformers.base_lower_bound(1024)
 
 
 # -- certified infimum --------------------------------------------------------------------
 def test_certified_infimum_brackets_the_minimum():
     L, d = 400, 32
-    r = rope.certified_base_infimum(L, d)
+    r = transformers.certified_base_infimum(L, d)
     assert r["b_hi"] >= r["b_lo"] and r["b_hi"] <= r["b_lo"] * (1 + 1e-9)
-    assert rope.is_feasible(r["b_hi"], L, d)
+    assert transformers.is_feasible(r["b_hi"], L, d)
     # every base below b_lo is infeasible: sample densely, log-uniform
     rng = np.random.default_rng(0)
     bs = np.exp(rng.uniform(1e-6, math.log(r["b_lo"]), 3000))
     bs = np.concatenate((bs, r["b_lo"] * (1 - np.logspace(-12, -2, 50))))
-    assert (rope.feasibility_profile(bs, L, d) < L).all()
+    assert (transformers.feasibility_profile(bs, L, d) < L).all()
     # the grid search can only land on or above the infimum
-    assert rope.su_grid_search(L, d, stages=4)[-1] >= r["b_lo"]
+    assert transformers.su_grid_search(L, d, stages=4)[-1] >= r["b_lo"]
 
 
 def test_certified_infimum_1k_is_just_below_the_article_value():
-    r = rope.certified_base_infimum(1024)
+    r = transformers.certified_base_infimum(1024)
     assert 4293.0 < r["b_lo"] <= 4293.45 and round_sig(r["b_hi"]) == 4.3e3
 
 
 # -- asymptotics --------------------------------------------------------------------------
 def test_ci_first_zero_and_asymptotic_bound():
-    x0 = rope.ci_first_zero()
+    x0 = transformers.ci_first_zero()
     assert abs(x0 - 0.6165054856207162) < 1e-14
     assert abs(sici(x0)[1]) < 1e-15
-    assert rope.asymptotic_base_bound(1024) == pytest.approx(1024 / x0, rel=1e-15)
+    assert transformers.asymptotic_base_bound(1024) == pytest.approx(1024 / x0, rel=1e-15)
 
 
 def test_cos_sum_limit_is_the_large_d_limit():
     m, b = np.array([0.0, 1.0, 10.0, 300.0]), 1e4
     d = 2**16
-    fin = 2 / d * rope.cos_sum(m, d, b)
-    lim = rope.cos_sum_limit(m, b)
+    fin = 2 / d * transformers.cos_sum(m, d, b)
+    lim = transformers.cos_sum_limit(m, b)
     # left Riemann sum of a function with bounded variation V: error <= V * 2/d
     np.testing.assert_allclose(fin, lim, rtol=0, atol=2 / d * (1 + m.max()))
 
 
 def test_infinite_d_base_bound():
     for L in (1024, 8192):
-        b = rope.infinite_d_base_bound(L)
+        b = transformers.infinite_d_base_bound(L)
         m = np.arange(1, L, dtype=np.float64)
         assert (sici(m)[1] - sici(m / b)[1]).min() >= -1e-12
         assert (sici(m)[1] - sici(m / (b * (1 - 1e-6)))[1]).min() < 0
-        assert abs(b / L - 1 / rope.ci_first_zero()) < 2 / L
+        assert abs(b / L - 1 / transformers.ci_first_zero()) < 2 / L
         assert b < 0.5 * SU_ROW[L // 1024]  # far below the finite-d bound
 
 
@@ -239,9 +239,9 @@ def test_stored_bounds_are_feasible():
     assert data["provenance"]["script"] == "benchmarks/rope_bound.py"
     for row in data["rows"]:
         L, d = row["L"], data["settings"]["d"]
-        assert rope.is_feasible(row["su_grid_float64"], L, d)
-        assert rope.is_feasible(row["certified"]["b_hi"], L, d)
-        assert not rope.is_feasible(row["certified"]["b_lo"] * (1 - 1e-9), L, d)
+        assert transformers.is_feasible(row["su_grid_float64"], L, d)
+        assert transformers.is_feasible(row["certified"]["b_hi"], L, d)
+        assert not transformers.is_feasible(row["certified"]["b_lo"] * (1 - 1e-9), L, d)
         assert row["certified"]["b_lo"] <= row["su_grid_float64"]
 
 
@@ -249,29 +249,29 @@ def test_stored_bounds_are_feasible():
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: rope.thetas(7, 100.0),
-        lambda: rope.thetas(0, 100.0),
-        lambda: rope.thetas(8, 1.0),
-        lambda: rope.thetas(8, float("nan")),
-        lambda: rope.thetas(8, 10.0, rotary_dims=3),
-        lambda: rope.cos_sum(np.array([1.0, np.inf]), 8, 10.0),
-        lambda: rope.cos_sum(1, -2, 10.0),
-        lambda: rope.first_negative(0.5, 100),
-        lambda: rope.first_negative(100.0, 0),
-        lambda: rope.first_negative(100.0, 10.5),
-        lambda: rope.first_negative(100.0, True),
-        lambda: rope.is_feasible(100.0, 100, d=3),
-        lambda: rope.base_lower_bound(0),
-        lambda: rope.base_lower_bound(1024.5),
-        lambda: rope.su_grid_search(100, stages=0),
-        lambda: rope.asymptotic_base_bound(-1),
-        lambda: rope.cos_sum_limit(-1.0, 10.0),
-        lambda: rope.rope_matrix(float("nan"), 8, 10.0),
-        lambda: rope.apply_rope(torch.zeros(3, 7), [0, 1, 2], 10.0),
-        lambda: rope.apply_rope(torch.zeros(3, 8), [0, 1], 10.0),
-        lambda: rope.apply_rope(torch.zeros(3, 8), [0, 1, float("nan")], 10.0),
-        lambda: rope.apply_rope(torch.zeros(3, 8, dtype=torch.int64), [0, 1, 2], 10.0),
-        lambda: rope.certified_base_infimum(100, start=0.5),
+        lambda: transformers.thetas(7, 100.0),
+        lambda: transformers.thetas(0, 100.0),
+        lambda: transformers.thetas(8, 1.0),
+        lambda: transformers.thetas(8, float("nan")),
+        lambda: transformers.thetas(8, 10.0, rotary_dims=3),
+        lambda: transformers.cos_sum(np.array([1.0, np.inf]), 8, 10.0),
+        lambda: transformers.cos_sum(1, -2, 10.0),
+        lambda: transformers.first_negative(0.5, 100),
+        lambda: transformers.first_negative(100.0, 0),
+        lambda: transformers.first_negative(100.0, 10.5),
+        lambda: transformers.first_negative(100.0, True),
+        lambda: transformers.is_feasible(100.0, 100, d=3),
+        lambda: transformers.base_lower_bound(0),
+        lambda: transformers.base_lower_bound(1024.5),
+        lambda: transformers.su_grid_search(100, stages=0),
+        lambda: transformers.asymptotic_base_bound(-1),
+        lambda: transformers.cos_sum_limit(-1.0, 10.0),
+        lambda: transformers.rope_matrix(float("nan"), 8, 10.0),
+        lambda: transformers.apply_rope(torch.zeros(3, 7), [0, 1, 2], 10.0),
+        lambda: transformers.apply_rope(torch.zeros(3, 8), [0, 1], 10.0),
+        lambda: transformers.apply_rope(torch.zeros(3, 8), [0, 1, float("nan")], 10.0),
+        lambda: transformers.apply_rope(torch.zeros(3, 8, dtype=torch.int64), [0, 1, 2], 10.0),
+        lambda: transformers.certified_base_infimum(100, start=0.5),
     ],
 )
 def test_bad_input_raises_value_error(call):
