@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from lib.diffusion import (
+from lib.generative import (
     GaussianMixture,
     VPLinear,
     marginal,
