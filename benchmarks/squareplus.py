@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lib.activations import squareplus  # noqa: E402
+from lib.softmax import squareplus  # noqa: E402
 
 B = 1.52382103  # the chapter's minimax b; any b > 0 costs the same
 

@@ -1,4 +1,4 @@
-"""Tests of the logsumexp section of lib/softmax.py (chapter: logsumexp inequalities)."""
+"""Tests of the logsumexp section of lib.softmax (chapter: logsumexp inequalities)."""
 
 import math
 

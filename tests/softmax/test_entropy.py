@@ -1,4 +1,4 @@
-"""Tests of the softmax-entropy section of lib/softmax.py (chapter: entropy-invariant softmax)."""
+"""Tests of the softmax-entropy section of lib.softmax (chapter: entropy-invariant softmax)."""
 
 import math
 

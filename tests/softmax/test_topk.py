@@ -1,4 +1,4 @@
-"""Tests of the smooth top-k section of lib/softmax.py (chapter: smooth top-k,
+"""Tests of the smooth top-k section of lib.softmax (chapter: smooth top-k,
 kexue.fm/archives/10373): grad_topk, thre_topk and the iterative constructions."""
 
 import itertools

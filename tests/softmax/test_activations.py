@@ -1,4 +1,4 @@
-"""Tests of lib/activations.py (chapter: SquarePlus)."""
+"""Tests of lib.softmax.activations (chapter: SquarePlus)."""
 
 import math
 
@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.activations import squareplus
+from lib.softmax import squareplus
 
 f64 = torch.float64
 LOG2SQ4 = 4 * math.log(2) ** 2

@@ -1,4 +1,4 @@
-"""Tests of the argmaxable-classes section of lib/softmax.py (chapter: unargmaxable words)."""
+"""Tests of the argmaxable-classes section of lib.softmax (chapter: unargmaxable words)."""
 
 import math
 
