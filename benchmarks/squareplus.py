@@ -3,7 +3,7 @@
 The paper behind the chapter motivates SquarePlus by speed: one square root instead of an
 exponential and a logarithm. This script times, side by side in one run,
 
-* ``lib.activations.squareplus`` (the cancellation-free form the chapter uses),
+* ``lib.softmax.squareplus`` (the cancellation-free form the chapter uses),
 * the textbook formula ``0.5 * (x + sqrt(x*x + b))`` (cancels for x << 0 in float32),
 * ``torch.nn.functional.softplus`` (PyTorch's fused kernel),
 * ``torch.logaddexp(x, 0)`` (SoftPlus without the linear cut-off at x > 20),

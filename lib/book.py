@@ -430,12 +430,12 @@ def table_html(header, rows, *, caption: str | None = None) -> str:
             f"<tbody>{body}</tbody></table>")
 
 
-def show_table(header, rows, *, caption: str | None = None):
-    """Display :func:`table_html` as a cell's output (HTML on the page, text in a terminal).
+def show_table(header, rows, *, caption: str | None = None) -> None:
+    """Display :func:`table_html` in the cell's output, wherever in the cell it is called.
 
     The one way chapters show small result tables; cells are strings or numbers (format
     numbers yourself, e.g. ``f"{m:.3f} ± {se:.3f}"``, when a precision matters).
     """
-    from IPython.display import HTML
+    from IPython.display import HTML, display
 
-    return HTML(table_html(header, rows, caption=caption))
+    display(HTML(table_html(header, rows, caption=caption)))

@@ -26,6 +26,8 @@ __all__ = [
     "probability",
     "same_shape",
     "bool_mask",
+    "class_index",
+    "binary_labels",
     "integer",
     "real",
     "choice",
@@ -111,6 +113,34 @@ def bool_mask(mask, shape, name: str = "mask", *, of: str = "logits") -> Tensor 
         raise ValueError(
             f"{name} of shape {tuple(mask.shape)} does not broadcast to {of} {tuple(shape)}"
         ) from None
+
+
+def class_index(index, scores, name: str = "target", scores_name: str = "logits") -> Tensor:
+    """Integer class indices, one per row of ``scores [..., K]``: shape ``scores.shape[:-1]``,
+    values in ``[0, K)``. Returns ``index`` as int64."""
+    if not isinstance(index, Tensor) or index.is_floating_point() or index.is_complex() \
+            or index.dtype == torch.bool:
+        got = index.dtype if isinstance(index, Tensor) else type(index).__name__
+        raise ValueError(f"{name} must be an integer torch.Tensor of class indices, got {got}")
+    if index.shape != scores.shape[:-1]:
+        raise ValueError(
+            f"{name} must have shape {tuple(scores.shape[:-1])} (that of {scores_name} without "
+            f"its last dimension), got {tuple(index.shape)}"
+        )
+    k = scores.shape[-1]
+    if index.numel() and (int(index.min()) < 0 or int(index.max()) >= k):
+        raise ValueError(f"{name} values must lie in [0, {k - 1}]")
+    return index.long()
+
+
+def binary_labels(target, like, name: str = "target", like_name: str = "logits") -> Tensor:
+    """A tensor of 0/1 labels with the shape of ``like``."""
+    if not isinstance(target, Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(target).__name__}")
+    same_shape(like, target, like_name, name)
+    if not ((target == 0) | (target == 1)).all():
+        raise ValueError(f"{name} must contain only 0 and 1")
+    return target
 
 
 # -- Python scalars ------------------------------------------------------------------------

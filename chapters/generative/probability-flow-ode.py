@@ -73,7 +73,7 @@
 # \Delta\log p=-\sum_kr_k\,\mathrm{tr}\,C_k^{-1}+\sum_kr_k\Big\|a_k-\sum_jr_ja_j\Big\|^2 .
 # $$ (eq-probability-flow-ode-gmm-score)
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -81,7 +81,7 @@ import numpy as np
 import sympy as sp
 
 from lib.book import Chapter
-from lib.diffusion import (
+from lib.generative import (
     GaussianMixture,
     VPLinear,
     book_mixture,
@@ -233,7 +233,7 @@ ch.claim("family-identity-sympy", sp.simplify(family - fokker_planck) == 0, equa
 # %% [markdown]
 # In the library the whole family is one drift with $\sigma_t=\lambda g_t$:
 #
-# ```{literalinclude} /lib/diffusion.py
+# ```{literalinclude} /lib/generative/samplers.py
 # :pyobject: family_drift
 # ```
 #
@@ -265,7 +265,7 @@ ch.claim("pf-continuity-sympy", sp.simplify(continuity / gauss) == 0, equals=Tru
 # $[-2.5,2.5]$ with an adaptive 8th-order Runge–Kutta method (DOP853, relative and absolute
 # tolerance $10^{-10}$).
 #
-# ```{literalinclude} /lib/diffusion.py
+# ```{literalinclude} /lib/generative/samplers.py
 # :pyobject: probability_flow
 # ```
 
@@ -455,7 +455,7 @@ ch.claim("ddim-identity-sympy", sp.simplify(ddim_residual) == 0, equals=True,
 # usually estimated (Skilling–Hutchinson); here it is exact,
 # {eq}`eq-probability-flow-ode-gmm-score`.
 #
-# ```{literalinclude} /lib/diffusion.py
+# ```{literalinclude} /lib/generative/samplers.py
 # :pyobject: ode_log_likelihood
 # ```
 #

@@ -70,11 +70,11 @@
 # means $\bar\alpha_t\mu_k$ and variances $\bar\alpha_t^2s_k^2+\bar\beta_t^2$, so its density,
 # score and CDF are exact.
 #
-# ```{literalinclude} /lib/diffusion.py
+# ```{literalinclude} /lib/generative/marginals.py
 # :pyobject: diffuse
 # ```
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -82,7 +82,7 @@ import numpy as np
 import sympy as sp
 
 from lib.book import Chapter
-from lib.diffusion import (
+from lib.generative import (
     VPLinear,
     book_mixture,
     ddpm_discrete,
@@ -183,7 +183,7 @@ ch.claim("onestep-linear-sympy", sp.simplify(low_mean) == 0 and sp.simplify(low_
 # the derivation is right the largest error falls like $\Delta t^2$ and the posterior variance
 # matches $g^2\Delta t$ up to a relative $O(\Delta t)$.
 #
-# ```{literalinclude} /lib/diffusion.py
+# ```{literalinclude} /lib/generative/marginals.py
 # :pyobject: posterior_moments
 # ```
 
@@ -379,7 +379,7 @@ ch.claim("vp-relations-sympy",
 # %% [markdown]
 # The schedule in the library implements these closed forms:
 #
-# ```{literalinclude} /lib/diffusion.py
+# ```{literalinclude} /lib/generative/schedules.py
 # :pyobject: VPLinear
 # ```
 #
@@ -519,9 +519,12 @@ plt.show()
 # How the time-discretisation error of this sampler falls with the number of steps is
 # measured in the next chapter; at 200 steps it is below these Monte Carlo errors.
 #
-# ```{literalinclude} /lib/diffusion.py
+# :::{admonition} Code: `integrate_family` (lib/generative/samplers.py, 46 lines)
+# :class: dropdown
+# ```{literalinclude} /lib/generative/samplers.py
 # :pyobject: integrate_family
 # ```
+# :::
 
 # %%
 p1 = marginal(p0, vp, 1.0)

@@ -63,25 +63,25 @@
 # The article {cite}`su2020imbalance7708` builds on focal loss {cite}`lin2017focal7708` and
 # on logit adjustment {cite}`menon2021logit7708`. Everything below is float64.
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
 import sympy as sp
 import torch
 import torch.nn.functional as F
-from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib.book import Chapter
+from lib.book import Chapter, show_table
 from lib.losses import (
-    balanced_accuracy,
     f1_weighted_bce,
     focal_loss,
     logit_adjusted_ce,
     smooth_accuracy_binary,
     smooth_f1_binary,
 )
+from lib.metrics import balanced_accuracy
+from lib.stats import bootstrap_se
 
 ch = Chapter("class-imbalance", seed=7708)
 D = torch.float64
@@ -138,10 +138,9 @@ rel = max(float(((a - b) / b).abs().max()) for a, b in zip([g_acc, g_ce, g_fl], 
 ch.claim("grad-table-autograd", rel, at_most=4 * EPS / float(q.min()),
          why="autograd of BCE forms p - 1, which cancels: relative error ~ eps/(1 - p), largest at z = 5; 4x that",
          statement="autograd of -p, -log p and focal (gamma=2) equals the closed forms")
-rows = "\n".join(f"| {zz:g} | {a:.3g} | {c:.3g} | {f:.3g} |"
-                 for zz, a, c, f in zip(z.tolist(), g_acc.tolist(), g_ce.tolist(), g_fl.tolist(), strict=True))
-display(Markdown("| $z$ | $\\partial_z(-p)$ | $\\partial_z(-\\log p)$ | focal, $\\gamma=2$ |\n"
-                 "|---|---|---|---|\n" + rows))
+show_table(["z", "∂z(−p)", "∂z(−log p)", "focal, γ = 2"],
+           [[f"{zz:g}", f"{a:.3g}", f"{c:.3g}", f"{f:.3g}"]
+            for zz, a, c, f in zip(z.tolist(), g_acc.tolist(), g_ce.tolist(), g_fl.tolist(), strict=True)])
 ch.claim("starved-ratio-z-10", g_acc[0] / g_ce[0], equals=float(torch.sigmoid(torch.tensor(-10.0, dtype=D))),
          rtol=32 * EPS, why="the ratio of the two gradients is p exactly; float64 rounding",
          statement="at z = -10 smoothed accuracy passes on a fraction p = 4.5e-5 of CE's gradient")
@@ -278,7 +277,7 @@ ch.claim("f1-gradient-identity", (g_auto - g_closed).abs().max() / g_closed.abs(
 # negatives are almost switched off, and the weights approach $\tfrac12,\tfrac12$ as $F\to1$.
 # The library computes $F$ on the batch without gradient:
 #
-# ```{literalinclude} /lib/losses.py
+# ```{literalinclude} /lib/losses/imbalance.py
 # :pyobject: f1_weighted_bce
 # ```
 #
@@ -331,15 +330,17 @@ def hard_f1(pr, yy):  # works on a batch of resamples along dim 0
     return 2 * (pr * yy).sum(-1) / (pr.sum(-1) + yy.sum(-1))
 
 
-boot = torch.randint(0, len(yte), (200, len(yte)), generator=gen)
 f1s = {k: float(hard_f1(v, yte)) for k, v in pred.items()}
-y_boot = yte[boot]
-f1b = {k: hard_f1(v[boot], y_boot) for k, v in pred.items()}
 names = list(objectives)
-se_w = float((f1b[names[1]] - f1b[names[0]]).std())
-se_d = float((f1b[names[2]] - f1b[names[1]]).std())
-display(Markdown("| objective | hard F1 on test |\n|---|---|\n"
-                 + "\n".join(f"| {k} | {v:.3f} |" for k, v in f1s.items())))
+
+
+def gap_se(a, b):  # paired bootstrap (200 resamples of the test set) of F1(a) - F1(b)
+    return float(bootstrap_se(lambda pa, pb, yy: hard_f1(pa, yy) - hard_f1(pb, yy),
+                              pred[a], pred[b], yte, n_boot=200, rng=ch.rng))
+
+
+se_w, se_d = gap_se(names[1], names[0]), gap_se(names[2], names[1])
+show_table(["objective", "hard F1 on test"], [[k, f"{v:.3f}"] for k, v in f1s.items()])
 glue("f1-bce-hard-f1", f1s[names[0]], display=False)
 ch.claim("f1-weighted-gain", f1s[names[1]] - f1s[names[0]], at_least=5 * se_w,
          why="5 bootstrap standard errors of the paired difference (200 resamples)",
@@ -400,7 +401,7 @@ ch.claim("focal-weight-p09-gamma2", g_focal / g_bce, equals=float(w_gamma(torch.
 # the cross-entropy gradient. The library computes $\log p$ and $\log(1-p)$ from logsumexp
 # differences, never from $1-p$, so the weight stays exact when $p$ rounds to 1:
 #
-# ```{literalinclude} /lib/losses.py
+# ```{literalinclude} /lib/losses/imbalance.py
 # :pyobject: focal_loss
 # ```
 #
@@ -490,7 +491,7 @@ ch.claim("la-pairwise-margin-form", (la - pairwise).abs().max(), at_most=64 * EP
 # prior twice; adjusted training read with $z_i+\tau\log\pi_i$ undoes it.
 # :::
 #
-# ```{literalinclude} /lib/losses.py
+# ```{literalinclude} /lib/losses/imbalance.py
 # :pyobject: logit_adjusted_ce
 # ```
 #
@@ -549,8 +550,7 @@ ba["plain CE, post-hoc z - log pi"] = float(balanced_accuracy(models["plain CE"]
 ba["LA, read with z + log pi (undone)"] = float(balanced_accuracy(models["logit-adjusted CE"](Xte) + log_prior, yte))
 ba["LA, read with z - log pi (double)"] = float(balanced_accuracy(models["logit-adjusted CE"](Xte) - log_prior, yte))
 ba["balanced Bayes classifier"] = float(balanced_accuracy(bayes_logits, yte))
-display(Markdown("| training loss / read-out | balanced accuracy |\n|---|---|\n"
-                 + "\n".join(f"| {k} | {v:.4f} |" for k, v in ba.items())))
+show_table(["training loss / read-out", "balanced accuracy"], [[k, f"{v:.4f}"] for k, v in ba.items()])
 
 # %% [markdown]
 # The test estimate of a balanced accuracy has standard error at most

@@ -61,7 +61,7 @@
 # The article {cite}`su2021flatnce8586` discusses the FlatNCE paper {cite}`chen2021flatnce8586`
 # and replaces its stop-gradient form by the primitive $\log\xi$. Float64 unless said otherwise.
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -69,10 +69,9 @@ import numpy as np
 import sympy as sp
 import torch
 import torch.nn.functional as F
-from IPython.display import HTML
 from myst_nb import glue
 
-from lib.book import Chapter
+from lib.book import Chapter, show_table
 from lib.losses import flatnce, info_nce
 
 ch = Chapter("flatnce", seed=8586)
@@ -113,11 +112,11 @@ ch.claim("info-nce-matches-cross-entropy", float((g_lib - g_torch).abs().max()),
 # %% [markdown]
 # The library evaluates {eq}`eq-flatnce-ce` from $\log\xi$ and never forms $1+\xi$:
 #
-# ```{literalinclude} /lib/losses.py
+# ```{literalinclude} /lib/losses/nce.py
 # :pyobject: _nce_log_xi
 # ```
 #
-# ```{literalinclude} /lib/losses.py
+# ```{literalinclude} /lib/losses/nce.py
 # :pyobject: info_nce
 # ```
 #
@@ -205,10 +204,7 @@ cols = [("K", "K", "{}"), ("gap", "gap", "{:g}"), ("xi_f32", "ξ", "{:.1e}"),
         ("ce_f32", "CE f32", "{:.1e}"), ("ce_bf16", "CE bf16", "{:.1e}"),
         ("nce_f32", "info_nce f32", "{:.1e}"), ("flat_f32", "flatnce f32", "{:.1e}"),
         ("flat_bf16", "flatnce bf16", "{:.1e}")]
-head = "".join(f"<th>{c[1]}</th>" for c in cols)
-body = "".join("<tr>" + "".join(f"<td>{fmt.format(r[k])}</td>" for k, _, fmt in cols) + "</tr>"
-               for r in rows)
-HTML(f"<table><tr>{head}</tr>{body}</table>")
+show_table([c[1] for c in cols], [[fmt.format(r[k]) for k, _, fmt in cols] for r in rows])
 
 # %% [markdown]
 # The table lists the relative gradient errors; "CE" is `F.cross_entropy`. An error of 1.0 means
@@ -307,7 +303,7 @@ plt.show()
 # positive to beat the negatives; {eq}`eq-flatnce-primitive` keeps pushing the positive's score
 # up and the negatives' down even after they are separated.
 #
-# ```{literalinclude} /lib/losses.py
+# ```{literalinclude} /lib/losses/nce.py
 # :pyobject: flatnce
 # ```
 #

@@ -55,7 +55,7 @@
 #    for small differences $D_{\rm GP}\approx\sum_i\sigma'(s_i)(s_i-t_i)^2$.
 # :::
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -66,6 +66,7 @@ from myst_nb import glue
 
 from lib.book import Chapter
 from lib.losses import multilabel_ce, symmetric_kl_sigmoid, symmetric_kl_softmax
+from lib.stats import bootstrap_se, mean_se
 
 ch = Chapter("globalpointer-kl", seed=9039)
 F64 = torch.float64
@@ -234,7 +235,7 @@ ch.claim("f32-plain-rel-error", ((plain32.double() - reference) / reference).abs
 # {glue:text}`f32-plain-rel-error:.0%` for the plain formula: for the closest pairs the two float32
 # sigmoids differ by an ulp or not at all, and no digit of the difference is right.
 #
-# ```{literalinclude} /lib/losses.py
+# ```{literalinclude} /lib/losses/divergence.py
 # :pyobject: symmetric_kl_sigmoid
 # ```
 #
@@ -455,10 +456,6 @@ f1 = 2 * tp.sum(-1) / (n_pred.sum(-1) + n_true.sum(-1))
 n_te = dgp_te.shape[1]
 
 
-def mean_se(v):
-    return v.mean(-1), v.std(-1) / math.sqrt(v.shape[-1])
-
-
 dgp_mean, dgp_se = mean_se(dgp_te)
 flip_mean, flip_se = mean_se(flip_te)
 gaps_mean, gaps_se = mean_se(dgp_te[:-1] - dgp_te[1:])  # paired: same held-out samples
@@ -472,9 +469,14 @@ flip_gap_mean, flip_gap_se = mean_se(flip_te[0] - flip_te[2])
 ch.claim("rdrop-flip-z", flip_gap_mean / flip_gap_se, at_least=3.0,
          why="3 standard errors of the paired held-out mean difference",
          statement="alpha = 1 lowers the fraction of label decisions on which the two passes disagree")
-boot = torch.randint(0, n_te, (400, n_te), generator=gen)
-f1_boot = 2 * tp[:, boot].sum(-1) / (n_pred[:, boot].sum(-1) + n_true[:, boot].sum(-1))  # [K, 400]
-f1_drop_z = (f1[0] - f1[3]) / (f1_boot[0] - f1_boot[3]).std()
+def f1_gap(t, p_, n_):  # resampled [boot, samples, arm] -> F1(alpha=0) - F1(alpha=3)
+    f = 2 * t.sum(1) / (p_.sum(1) + n_.sum(1))
+    return f[:, 0] - f[:, 1]
+
+
+arms = [0, 3]  # paired bootstrap over the held-out samples (lib.stats)
+f1_gap_se = bootstrap_se(f1_gap, tp[arms].T, n_pred[arms].T, n_true[arms].T, n_boot=400, rng=ch.rng)
+f1_drop_z = (f1[0] - f1[3]) / f1_gap_se
 ch.claim("rdrop-f1-drop-z", f1_drop_z, at_least=3.0,
          why="3 bootstrap standard deviations (400 paired resamples of the held-out set)",
          statement="at alpha = 3 the regulariser costs F1")

@@ -60,7 +60,7 @@
 #    $\min_s\mathcal L(s;t)=2\log\bigl(1+\sum_i\sqrt{t_i(1-t_i)}\bigr)$.
 # :::
 
-# %%
+# %% tags=["hide-input"]
 import itertools
 import math
 
@@ -318,7 +318,7 @@ plt.show()
 # both. The library does exactly that, with no $\epsilon$ at all (the logarithm of $t$ is only
 # taken where $t>0$), and when no exponential can overflow it forms the weighted sums directly:
 #
-# ```{literalinclude} /lib/losses.py
+# ```{literalinclude} /lib/losses/multilabel.py
 # :pyobject: soft_multilabel_ce
 # ```
 

@@ -71,7 +71,7 @@
 # with their number.
 # :::
 
-# %%
+# %% tags=["hide-input"]
 import itertools
 import math
 
@@ -83,8 +83,11 @@ import torch.nn.functional as F
 from myst_nb import glue
 
 from lib.book import Chapter
-from lib.losses import best_f1_threshold, micro_f1, multilabel_ce, sparse_multilabel_ce
-from lib.softmax import elementary_symmetric_newton, log_elementary_symmetric
+from lib.losses import multilabel_ce, sparse_multilabel_ce
+from lib.metrics import best_f1_threshold, micro_f1
+from lib.softmax import log_elementary_symmetric
+from lib.softmax.as_published import elementary_symmetric_newton  # shown failing
+from lib.stats import bootstrap_se
 
 ch = Chapter("multilabel-softmax-ce", seed=7359)
 D = torch.float64
@@ -160,9 +163,12 @@ ch.claim("ce-below-hinge-log-n", (hinge + math.log(12) - ce).min(), at_least=0.0
 # (a `logaddexp` per step; for fixed $j$ the sum over $i$ is one `logcumsumexp`) and costs
 # $O(nk)$. The library implements it:
 #
-# ```{literalinclude} /lib/softmax.py
+# :::{admonition} Code: `log_elementary_symmetric` (lib/softmax/symmetric.py, 51 lines)
+# :class: dropdown
+# ```{literalinclude} /lib/softmax/symmetric.py
 # :pyobject: log_elementary_symmetric
 # ```
+# :::
 #
 # For $n=7$, $k=3$ we enumerate the 35 subsets: the brute-force subset softmax, the
 # recursion and Newton's identities must agree, and the cross-entropy over subsets must equal
@@ -342,9 +348,12 @@ ch.claim("lib-vs-double-sum", rel, at_most=64 * EPS,
          statement="multilabel_ce equals the pairwise form with threshold 0");
 
 # %% [markdown]
-# ```{literalinclude} /lib/losses.py
+# :::{admonition} Code: `multilabel_ce` (lib/losses/multilabel.py, 42 lines)
+# :class: dropdown
+# ```{literalinclude} /lib/losses/multilabel.py
 # :pyobject: multilabel_ce
 # ```
+# :::
 #
 # Because the 1 of the threshold class sits in both sums, the logarithm never sees a sum
 # smaller than 1, so no max-shift is needed until an $e^{\pm s}$ could overflow; the library
@@ -476,25 +485,28 @@ glue("positive-rate", float(Y.mean()), display=False)
 # test rows (500 resamples) gives the standard error of each difference, per task.
 
 # %%
-def f1_diff_se(logits_a, thr_a, logits_b, thr_b, y, reps=500):
-    """Paired-bootstrap standard error (per task) of micro-F1(a) - micro-F1(b) over test rows."""
-    def counts(lg, th):
-        pred = lg > th[:, None, None]
-        return torch.stack([(pred & (y > 0)).sum(-1), pred.sum(-1), y.sum(-1)], -1).double()
-    ca, cb = counts(logits_a, thr_a), counts(logits_b, thr_b)
-    idx = torch.randint(0, y.shape[1], (reps, y.shape[1]), generator=gen)
-    def f1(c):
-        t_ = c[:, idx].sum(2)
-        return 2 * t_[..., 0] / (t_[..., 1] + t_[..., 2])
-    return (f1(ca) - f1(cb)).std(dim=1)
+def f1_counts(lg, th, y):
+    """Per task and test row: (true positives, predicted, true) at threshold th."""
+    pred = lg > th[:, None, None]
+    return torch.stack([(pred & (y > 0)).sum(-1), pred.sum(-1), y.sum(-1)], -1).double()
+
+
+def f1_gap(ca, cb):  # resampled counts [boot, task, row, 3] -> F1(a) - F1(b) per task
+    ta, tb = ca.sum(-2), cb.sum(-2)
+    return 2 * ta[..., 0] / (ta[..., 1] + ta[..., 2]) - 2 * tb[..., 0] / (tb[..., 1] + tb[..., 2])
+
+
+def se_of_f1_gap(la, tha, lb, thb, y):  # paired bootstrap over test rows (lib.stats)
+    return bootstrap_se(f1_gap, f1_counts(la, tha, y), f1_counts(lb, thb, y), n_boot=500,
+                        rng=ch.rng, dim=1)
 
 
 zero = torch.zeros(S)
 i100, last = EVAL.index(100), len(EVAL) - 1
 gap_early = zlpr["at0"][i100] - bce["at0"][i100]
-se_early = f1_diff_se(zlpr["test"][i100], zero, bce["test"][i100], zero, Y[:, 2])
+se_early = se_of_f1_gap(zlpr["test"][i100], zero, bce["test"][i100], zero, Y[:, 2])
 gap_final = zlpr["at0"][last] - bce["tuned"][last]
-se_final = f1_diff_se(zlpr["test"][last], zero, bce["test"][last], bce["thr"][last], Y[:, 2])
+se_final = se_of_f1_gap(zlpr["test"][last], zero, bce["test"][last], bce["thr"][last], Y[:, 2])
 ch.claim("early-gap-in-se", float((gap_early / se_early).min()), at_least=5.0,
          why="5 paired-bootstrap standard errors (500 resamples of the test rows), worst task",
          statement="after 100 steps ZLPR at threshold 0 beats BCE at threshold 0 on every task")

@@ -64,7 +64,7 @@
 #    arbitrarily small with the wrong arg-max.
 # :::
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -76,6 +76,7 @@ from scipy.optimize import minimize, minimize_scalar, root
 
 from lib.book import Chapter
 from lib.losses import nm_loss_centered, nm_loss_truncated, soft_multilabel_ce
+from lib.stats import z_score
 
 ch = Chapter("nm-multiclass-attempt", seed=9158)
 F64 = torch.float64
@@ -155,7 +156,7 @@ for N in (10, 1000):
 # entries where $t_{ij}=0$ removed (not clipped) and the leave-one-out log-sum-exp computed without
 # cancellation:
 #
-# ```{literalinclude} /lib/losses.py
+# ```{literalinclude} /lib/losses/nm.py
 # :pyobject: nm_loss_truncated
 # ```
 #
@@ -433,7 +434,7 @@ ch.claim("sympy-l3-stationary", grads_zero, equals=True, why="exact symbolic alg
 # %% [markdown]
 # Section 4 confirmed numerically that this stationary point is the minimiser.
 #
-# ```{literalinclude} /lib/losses.py
+# ```{literalinclude} /lib/losses/nm.py
 # :pyobject: nm_loss_centered
 # ```
 #
@@ -533,10 +534,8 @@ ch.claim("train-ce-bayes", ((curves["cross-entropy"][-1] - bayes) / se_acc).abs(
 ch.claim("train-l1-like-ce", ((curves["l1"][-1] - curves["cross-entropy"][-1]) / se_acc).abs().max(), at_most=2.0,
          why="the two boundaries differ by less than 2 standard errors of either accuracy",
          statement="l1 ends as accurate as cross-entropy (every run)")
-gap_z = []
-for r in range(runs):
-    diff = (final_correct["cross-entropy"][r].double() - final_correct["l3"][r].double())[ab[r]]
-    gap_z.append(float(diff.mean() / (diff.std() / math.sqrt(len(diff)))))
+gap_z = [float(z_score((final_correct["cross-entropy"][r].double()
+                         - final_correct["l3"][r].double())[ab[r]])) for r in range(runs)]
 ch.claim("train-l3-gap-z", min(gap_z), at_least=4.0,
          why="4 standard errors of the paired difference on the same held-out points",
          statement="after training, l3 is less accurate than cross-entropy on the confusable pair (every run)")

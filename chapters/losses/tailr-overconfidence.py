@@ -62,7 +62,7 @@
 # cross-entropy and the smoothed accuracy of the neighbouring chapters, and integrates the
 # gradient into the closed form. Everything below is float64 unless said otherwise.
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -71,11 +71,12 @@ import numpy as np
 import sympy as sp
 import torch
 import torch.nn.functional as F
-from IPython.display import HTML
 from myst_nb import glue
 
-from lib.book import Chapter
-from lib.losses import expected_calibration_error, tailr_loss, tailr_weight
+from lib.book import Chapter, show_table
+from lib.losses import tailr_loss, tailr_weight
+from lib.metrics import expected_calibration_error
+from lib.stats import mean_se, paired_t
 
 ch = Chapter("tailr-overconfidence", seed=9526)
 f64 = torch.float64
@@ -145,9 +146,12 @@ ch.claim("weight-increasing-sympy", sp.simplify(sp.diff(w, p) - g / (g + (1 - g)
 # In the library the loss is computed from $\log p$ (a `log_softmax`), never from $p$; the
 # argument of the logarithm is formed without cancellation as $\gamma\to1$ (see section 3):
 #
-# ```{literalinclude} /lib/losses.py
+# :::{admonition} Code: `tailr_loss` (lib/losses/tailr.py, 44 lines)
+# :class: dropdown
+# ```{literalinclude} /lib/losses/tailr.py
 # :pyobject: tailr_loss
 # ```
+# :::
 #
 # ## 2. The gradient is cross-entropy's, re-weighted
 #
@@ -254,7 +258,7 @@ ch.claim("sandwich", slack, at_least=0.0, atol=64 * EPS,
 # $1-\gamma$ then amplifies. The library writes the argument as $1-u$ and uses `log1p(-u)`
 # while $u\le\frac12$, and `logaddexp` of $\log\gamma$ and $\log(1-\gamma)+\log p$ otherwise:
 #
-# ```{literalinclude} /lib/losses.py
+# ```{literalinclude} /lib/losses/tailr.py
 # :pyobject: _tailr_log_mix
 # ```
 #
@@ -396,10 +400,13 @@ def evaluate(W, b):
 
 gammas = [0.0, 0.5, 1.0]
 res = {gm: evaluate(*train(gm)) for gm in gammas}
-cells = lambda tag, xs: "<tr>" + "".join(f"<{tag}>{x}</{tag}>" for x in xs) + "</tr>"
-HTML("<table>" + cells("th", ["γ", *res[0.0]]) + "".join(
-    cells("td", [f"{gm:g}"] + [f"{v.mean():.3f} ± {v.std() / S**0.5:.3f}" for v in res[gm].values()])
-    for gm in gammas) + "</table>")
+
+def cell(v):
+    m, se = mean_se(v)
+    return f"{m:.3f} ± {se:.3f}"
+
+
+show_table(["γ", *res[0.0]], [[f"{gm:g}", *(cell(v) for v in res[gm].values())] for gm in gammas])
 
 
 # %% [markdown]
@@ -411,23 +418,23 @@ HTML("<table>" + cells("th", ["γ", *res[0.0]]) + "".join(
 # 15 degrees of freedom, where $|t|\ge4$ has a two-sided $p$-value of about 0.001):
 
 # %%
-def paired_t(metric, a=0.5, b=0.0):
-    d = res[a][metric] - res[b][metric]
-    return float(d.mean() / (d.std() / math.sqrt(S))), float(d.mean()), int((d > 0).sum())
+def t_test(metric, a=0.5, b=0.0):  # paired over seeds (lib.stats.paired_t)
+    r = paired_t(res[a][metric], res[b][metric])
+    return r["t"], r["diff"], r["n_positive"]
 
 
 WHY_T = "|t| >= 4 on 16 paired seeds (t with 15 dof): two-sided p ~ 0.001"
-t_acc, d_acc, n_acc = paired_t("accuracy")
+t_acc, d_acc, n_acc = t_test("accuracy")
 ch.claim("acc-gain-t", t_acc, at_least=4.0, why=WHY_T,
          statement="TaiLr (gamma = 0.5) has higher clean accuracy than cross-entropy")
-t_conf, d_conf, _ = paired_t("confidence")
+t_conf, d_conf, _ = t_test("confidence")
 ch.claim("confidence-gain-t", t_conf, at_least=4.0, why=WHY_T,
          statement="TaiLr (gamma = 0.5) is MORE confident than cross-entropy on clean test data")
-t_ece, d_ece, _ = paired_t("ECE")
+t_ece, d_ece, _ = t_test("ECE")
 ch.claim("ece-increase-t", t_ece, at_least=4.0, why=WHY_T,
          statement="TaiLr (gamma = 0.5) is WORSE calibrated (higher ECE) than cross-entropy")
-t_nll, d_nll, _ = paired_t("NLL")
-t_norm, d_norm, _ = paired_t("‖W‖")
+t_nll, d_nll, _ = t_test("NLL")
+t_norm, d_norm, _ = t_test("‖W‖")
 ch.claim("weight-norm-increase-t", t_norm, at_least=4.0, why=WHY_T,
          statement="TaiLr (gamma = 0.5) ends with larger weights (logit scale) than cross-entropy")
 ch.claim("nll-increase-t", t_nll, at_least=4.0, why=WHY_T,

@@ -64,7 +64,7 @@
 # ({cite}`su2020imbalance7708`). The example and the numbers for $k=1$ are the paper's, as the
 # article quotes them; everything else is computed here in float64.
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -72,12 +72,11 @@ import numpy as np
 import sympy as sp
 import torch
 import torch.nn.functional as F
-from IPython.display import Markdown, display
 from myst_nb import glue
 from scipy.optimize import brentq
 from scipy.special import expit, ndtr
 
-from lib.book import Chapter
+from lib.book import Chapter, show_table
 from lib.losses import expected_accuracy_loss
 from lib.softmax import perturb_max_probs
 
@@ -193,9 +192,8 @@ ch.claim("ce-grid-agrees", abs(b_ce_grid - b1), at_most=step / 2, atol=1e-12,
 # %%
 ks = [1.0, 2.0, 4.0, 10.0, 100.0]
 bk = {k: b_star(k) for k in ks}
-display(Markdown("| $k$ | " + " | ".join(f"{k:g}" for k in ks) + " |\n|---|" + "---|" * len(ks) + "\n"
-                 "| $b^\\star(k)$ | " + " | ".join(f"{bk[k]:.4f}" for k in ks) + " |\n"
-                 "| accuracy | " + " | ".join(f"{accuracy(bk[k], k):.3f}" for k in ks) + " |"))
+show_table(["k", *(f"{k:g}" for k in ks)],
+           [["b*(k)", *(f"{bk[k]:.4f}" for k in ks)], ["accuracy", *(f"{accuracy(bk[k], k):.3f}" for k in ks)]])
 ch.claim("ce-optimum-k2", bk[2.0], equals=0.3604, atol=5e-5, why="reference rounded to 4 decimals",
          statement="b*(2) = 0.3604: still outside (0, 1/4)")
 ch.claim("ce-optimum-k4", bk[4.0], equals=0.2007, atol=5e-5, why="reference rounded to 4 decimals",
@@ -345,9 +343,12 @@ glue("joint-w-final", float(w_path[-1]), display=False)
 # y}\Phi\bigl(t+(\mu_y-\mu_i)/\sigma\bigr)dt$, which the library evaluates by Gauss–Hermite
 # quadrature for the target class only:
 #
-# ```{literalinclude} /lib/losses.py
+# :::{admonition} Code: `expected_accuracy_loss` (lib/losses/accuracy.py, 46 lines)
+# :class: dropdown
+# ```{literalinclude} /lib/losses/accuracy.py
 # :pyobject: expected_accuracy_loss
 # ```
+# :::
 #
 # Two cross-checks: against the independent all-classes implementation `perturb_max_probs` of
 # the reparameterisation chapter, and, for two classes, against the closed form: with logits
@@ -511,8 +512,7 @@ for name, loss in losses.items():
         loss(Xtr @ W[:dim] + W[dim], ytr).backward()
         opt.step()
     test_acc[name] = float(((Xte @ W[:dim].detach() + W[dim].detach()).argmax(1) == yte).to(D).mean())
-display(Markdown("| training loss | test accuracy |\n|---|---|\n"
-                 + "\n".join(f"| {k} | {v:.4f} |" for k, v in test_acc.items())))
+show_table(["training loss", "test accuracy"], [[k, f"{v:.4f}"] for k, v in test_acc.items()])
 se_t = math.sqrt(0.25 / len(yte))
 best_other = max(v for k, v in test_acc.items() if k != "cross-entropy")
 ch.claim("toy-ce-not-worse", test_acc["cross-entropy"] - best_other, at_least=-3 * se_t,

@@ -61,7 +61,7 @@
 # model, the constant 0.24 and the $\log_{512}$ rule come from its background article
 # {cite}`su2021scale8823`. Everything is float64 unless said otherwise.
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -112,7 +112,7 @@ ch.claim("identity-sympy", sp.simplify(sp.expand_log(H_sym - rhs, force=True)) =
 # to $-\infty$) contribute exactly nothing, where $-\sum p\log p$ produces
 # $0\cdot(-\infty)=\mathrm{NaN}$. The library function evaluates it after the usual max-shift:
 #
-# ```{literalinclude} /lib/softmax.py
+# ```{literalinclude} /lib/softmax/entropy.py
 # :pyobject: softmax_entropy
 # ```
 
@@ -220,7 +220,7 @@ ch.claim("bound-tight-constant", float(softmax_entropy(3.0 * c)) - math.log(9), 
 # \lambda = \frac{\log_{512} n}{\sqrt d}\quad\Bigl(\kappa=\frac{\sqrt d}{\log 512}\Bigr).
 # $$ (eq-entropy-invariant-softmax-scale)
 #
-# ```{literalinclude} /lib/softmax.py
+# ```{literalinclude} /lib/softmax/entropy.py
 # :pyobject: entropy_invariant_scale
 # ```
 #
@@ -274,7 +274,7 @@ ch.claim("spread-exponent-in-d", slope, equals=0.5, atol=0.05,
 # give $H_{\rm mf}=\log n-\sigma^2/2+3\sigma^4/\bigl(4(d+2)\bigr)+O(\sigma^6/d^2)$; at the standard
 # scale $\sigma=1$ the entropy is $\log n$ minus about half a nat.
 #
-# ```{literalinclude} /lib/softmax.py
+# ```{literalinclude} /lib/softmax/entropy.py
 # :pyobject: sphere_mean_field_entropy
 # ```
 

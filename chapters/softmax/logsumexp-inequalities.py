@@ -51,7 +51,7 @@
 # The article {cite}`su2022lse` collects these facts; convexity and the variational form are
 # classical {cite}`boyd2004convex`. Everything below is float64 unless said otherwise.
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -94,7 +94,7 @@ EPS = torch.finfo(f64).eps
 # Equation {eq}`eq-lse-shift` is also how lse must be computed: the shifted exponentials never
 # overflow. The library function is a thin, validated wrapper of the shifted form:
 #
-# ```{literalinclude} /lib/softmax.py
+# ```{literalinclude} /lib/softmax/lse.py
 # :pyobject: smooth_max
 # ```
 #

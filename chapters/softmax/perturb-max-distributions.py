@@ -55,7 +55,7 @@
 # the normal-noise version is Thurstone's model of comparative judgement. Everything below is
 # float64.
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -135,9 +135,12 @@ ch.claim("softplus-ratio-not-shift-invariant", shift_gap, at_least=1e-3,
 # quadrature, by the article's quantile rule, or by Monte Carlo. The product of CDFs is summed in
 # log space, so hundreds of classes or scores of $\pm10^4$ neither underflow nor give NaN:
 #
-# ```{literalinclude} /lib/softmax.py
+# :::{admonition} Code: `perturb_max_probs` (lib/softmax/perturb.py, 92 lines)
+# :class: dropdown
+# ```{literalinclude} /lib/softmax/perturb.py
 # :pyobject: perturb_max_probs
 # ```
+# :::
 #
 # We check {eq}`eq-perturb-max-integral` for standard normal noise at $\mu=(1,2,0.5)$ three
 # independent ways: SciPy's adaptive quadrature of the integral, the library's 32-node

@@ -63,7 +63,7 @@
 # answer {cite}`se2020weighted10373`, and the threshold idea is the one behind sparsemax
 # {cite}`martins2016sparsemax10373`. Everything below is float64.
 
-# %%
+# %% tags=["hide-input"]
 import itertools
 import math
 
@@ -76,12 +76,10 @@ from myst_nb import glue
 from scipy import optimize
 
 from lib.book import Chapter
-from lib.softmax import (
-    grad_topk,
+from lib.softmax import grad_topk, log_elementary_symmetric, thre_topk
+from lib.softmax.as_published import (  # the article's procedures the chapter shows failing
     grad_topk_recursive,
-    log_elementary_symmetric,
     soft_k_max_iterative,
-    thre_topk,
     weighted_softmax_topk,
 )
 
@@ -267,7 +265,7 @@ ch.claim("weighted-k3-second", wk3[1], at_least=5.0, why="entries must lie in [0
 # gradient it differentiates the closed form of {eq}`eq-smooth-topk-grad` instead, because
 # PyTorch's second derivative of `logcumsumexp` is NaN wherever an incoming gradient is zero:
 #
-# ```{literalinclude} /lib/softmax.py
+# ```{literalinclude} /lib/softmax/topk.py
 # :pyobject: grad_topk
 # ```
 #
@@ -472,9 +470,12 @@ plt.show()
 # When $m>k$ the denominator suffers cancellation, so it uses the conjugate form
 # $\lambda=-\log A_m+\log(\sqrt{\cdot}+|k-m|)$ instead. All sums are kept in log space.
 #
-# ```{literalinclude} /lib/softmax.py
+# :::{admonition} Code: `thre_topk` (lib/softmax/topk.py, 52 lines)
+# :class: dropdown
+# ```{literalinclude} /lib/softmax/topk.py
 # :pyobject: thre_topk
 # ```
+# :::
 #
 # Checks: each threshold solves {eq}`eq-smooth-topk-thre` (compared with Brent's root finder on
 # $F$), the symbolic facts about the smooth $f$, and the implicit-function Jacobian.

@@ -56,7 +56,7 @@
 # their answers are from the article {cite}`su2021squareplus8833`. Everything is float64
 # unless said otherwise.
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -64,8 +64,8 @@ import sympy as sp
 import torch
 from scipy.optimize import brentq, minimize_scalar
 
-from lib.activations import squareplus
 from lib.book import Chapter
+from lib.softmax import squareplus
 
 ch = Chapter("squareplus", seed=8833)
 f64 = torch.float64
@@ -120,9 +120,12 @@ ch.claim("reflection-law-sympy", refl_sp and refl_soft, equals=True, why="exact 
 # The library function implements the definition in a form that stays accurate in float32
 # (section 4 explains the second branch):
 #
-# ```{literalinclude} /lib/activations.py
+# :::{admonition} Code: `squareplus` (lib/softmax/activations.py, 44 lines)
+# :class: dropdown
+# ```{literalinclude} /lib/softmax/activations.py
 # :pyobject: squareplus
 # ```
+# :::
 #
 # Autograd through it reproduces the closed-form derivatives, and on a fine grid the second
 # derivative is positive and the function lies above ReLU. (For $x<0$ the reference first

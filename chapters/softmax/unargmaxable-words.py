@@ -61,7 +61,7 @@
 # {cite}`su2022unargmaxable9046`, which discusses the paper of Grivas, Bogoychev and Lopez
 # {cite}`grivas2022unargmaxable9046`. Everything is float64.
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -156,13 +156,16 @@ plt.show()
 # SciPy's HiGHS — all classes of a matrix at once, as independent blocks of one sparse LP, with
 # constraints added only as they become active:
 #
-# ```{literalinclude} /lib/softmax.py
+# ```{literalinclude} /lib/softmax/argmax.py
 # :pyobject: argmax_margins
 # ```
 #
-# ```{literalinclude} /lib/softmax.py
+# :::{admonition} Code: `argmaxable` (lib/softmax/argmax.py, 49 lines)
+# :class: dropdown
+# ```{literalinclude} /lib/softmax/argmax.py
 # :pyobject: argmaxable
 # ```
+# :::
 #
 # On the example, the LP gives class 5 the margin $t^\star=0$ exactly and classes 1–4 a clearly
 # positive one:
@@ -223,9 +226,12 @@ ch.claim("wendel", frac, equals=p_wendel, atol=4 * math.sqrt(p_wendel * (1 - p_w
 # {cite}`lacoste2015fw9046`; its duality gap certifies how far the returned norm can be from the
 # minimum.
 #
-# ```{literalinclude} /lib/softmax.py
+# :::{admonition} Code: `min_norm_in_hull` (lib/softmax/argmax.py, 54 lines)
+# :class: dropdown
+# ```{literalinclude} /lib/softmax/argmax.py
 # :pyobject: min_norm_in_hull
 # ```
+# :::
 
 # %%
 def hull_distance(W, k):

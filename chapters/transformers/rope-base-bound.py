@@ -67,8 +67,7 @@
 # interval: bases above the bound can violate it.
 # :::
 
-# %%
-import html
+# %% tags=["hide-input"]
 import json
 import math
 import time
@@ -78,12 +77,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 import torch
-from IPython.display import HTML, display
 from scipy.integrate import quad
 from scipy.special import sici
 
-from lib import rope
-from lib.book import Chapter
+from lib import transformers
+from lib.book import Chapter, show_table
 
 ch = Chapter("rope-base-bound", seed=10122)
 EPS = float(np.finfo(np.float64).eps)
@@ -93,20 +91,13 @@ LABELS = ["1k", "2k", "4k", "8k", "16k", "32k", "64k", "128k", "256k", "512k", "
 LENGTHS = [K * 2**i for i in range(11)]
 PAPER = [4.3e3, 1.6e4, 2.7e4, 8.4e4, 3.1e5, 6.4e5, 2.1e6, 7.8e6, 3.6e7, 6.4e7, 5.1e8]  # 原文
 SU = [4.3e3, 1.2e4, 2.7e4, 8.4e4, 2.3e5, 6.3e5, 2.1e6, 4.9e6, 2.4e7, 5.8e7, 6.5e7]  # 本文
-STORED = json.loads((Path(rope.__file__).parents[1] / "data/rope_base_bounds.json").read_text())
+STORED = json.loads((Path(transformers.__file__).parents[2] / "data/rope_base_bounds.json").read_text())
 ROWS = {r["label"]: r for r in STORED["rows"]}
 
 
 def round_sig(x, n=2):
     """Round to n significant digits, the precision of the article's table."""
     return float(f"{x:.{n - 1}e}")
-
-
-def show_table(header, rows):
-    """Display a small HTML table (cells are already formatted strings)."""
-    cells = lambda tag, r: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in r)
-    body = "".join(f"<tr>{cells('td', r)}</tr>" for r in rows)
-    display(HTML(f"<table><thead><tr>{cells('th', header)}</tr></thead><tbody>{body}</tbody></table>"))
 
 
 # %% [markdown]
@@ -139,7 +130,7 @@ def show_table(header, rows):
 # the score depends on the positions only through the distance $n-m$. In code the rotation is
 # applied without forming the matrix:
 #
-# ```{literalinclude} /lib/rope.py
+# ```{literalinclude} /lib/transformers/rope.py
 # :pyobject: apply_rope
 # ```
 
@@ -153,8 +144,8 @@ ch.claim("rotation-composition-sympy", sp.simplify(rho(al).T * rho(be) - rho(be 
 q, k = torch.tensor(ch.rng.normal(size=(2, 1, D)), dtype=torch.float64)
 pairs = ch.rng.integers(0, 100_000, size=(200, 2))
 rel_err = max(
-    abs(float((rope.apply_rope(q, [m], 1e4) * rope.apply_rope(k, [n], 1e4)).sum()
-              - q[0] @ rope.rope_matrix(n - m, D, 1e4) @ k[0])) / float(q.norm() * k.norm())
+    abs(float((transformers.apply_rope(q, [m], 1e4) * transformers.apply_rope(k, [n], 1e4)).sum()
+              - q[0] @ transformers.rope_matrix(n - m, D, 1e4) @ k[0])) / float(q.norm() * k.norm())
     for m, n in pairs
 )
 ch.claim("relative-position-max-error", rel_err, at_most=8 * 100_000 * EPS,
@@ -163,8 +154,8 @@ ch.claim("relative-position-max-error", rel_err, at_most=8 * 100_000 * EPS,
          statement="Eq. (eq-rope-base-bound-relative) for 200 random position pairs < 1e5")
 x = torch.tensor(ch.rng.normal(size=(6, D)), dtype=torch.float64)
 pos = [0, 1, 17, 1000, 65_535, 999_999]
-dense = torch.stack([rope.rope_matrix(p, D, 1e4) @ x[r] for r, p in enumerate(pos)])
-ch.claim("apply-rope-equals-dense", float((rope.apply_rope(x, pos, 1e4) - dense).abs().max()),
+dense = torch.stack([transformers.rope_matrix(p, D, 1e4) @ x[r] for r, p in enumerate(pos)])
+ch.claim("apply-rope-equals-dense", float((transformers.apply_rope(x, pos, 1e4) - dense).abs().max()),
          at_most=1e-15 * D, why="same float64 angles; the two orders of summation differ by a few ulp",
          statement="apply_rope equals the dense matrix R_n of eq. (eq-rope-base-bound-rotation)")
 
@@ -217,8 +208,8 @@ ch.claim("mu-cancels-sympy", sp.simplify(block - 2 * s2 * sp.cos(phi)) == 0, equ
 
 qv = ch.rng.normal(size=(200, D)) + 0.3
 ms = ch.rng.integers(0, 10**6, size=200)
-th = rope.thetas(D, 1e4)
-R_q = np.stack([rope.rope_matrix(m, D, 1e4).numpy() @ v for m, v in zip(ms, qv, strict=True)])
+th = transformers.thetas(D, 1e4)
+R_q = np.stack([transformers.rope_matrix(m, D, 1e4).numpy() @ v for m, v in zip(ms, qv, strict=True)])
 quad_direct = (qv * R_q).sum(1)
 quad_pairs = ((qv[:, 0::2] ** 2 + qv[:, 1::2] ** 2) * np.cos(ms[:, None] * th)).sum(1)
 ch.claim("quadratic-form-identity", float(np.abs(quad_direct - quad_pairs).max() / np.abs(qv).max() ** 2),
@@ -239,7 +230,7 @@ def mc_advantage(law, distances, n=200_000, d=16, base=1e4, mu=0.5, sigma=1.0):
     qq, kk, eps = draw(), draw(), ch.rng.normal(0, 0.5, size=(n, d))
     out = []
     for m in distances:
-        R = rope.rope_matrix(m, d, base).numpy()
+        R = transformers.rope_matrix(m, d, base).numpy()
         gap = ((qq @ R) * (qq + eps - kk)).sum(1)  # q^T R (q+eps) - q^T R k
         out.append((gap.mean(), gap.std(ddof=1) / math.sqrt(n)))
     return out
@@ -249,7 +240,7 @@ zs = []
 for law in ("gaussian", "uniform"):
     dist = (0, 1, 5, 20, 100, 1000)
     for m, (est, se) in zip(dist, mc_advantage(law, dist), strict=True):
-        zs.append((est - 2 * 1.0**2 * rope.cos_sum(m, 16, 1e4)) / se)
+        zs.append((est - 2 * 1.0**2 * transformers.cos_sum(m, 16, 1e4)) / se)
 ch.claim("mc-max-abs-z", float(np.max(np.abs(zs))), at_most=5.0,
          why="Monte Carlo: 12 estimates (2e5 samples per law, shared across distances); "
              "P(|z| > 5) < 1e-6 per estimate",
@@ -286,8 +277,8 @@ bases = {r"$b=10^4$": 1e4, r"$b=8.4\times10^4$": 8.4e4, r"$b=5\times10^5$": 5e5}
 first_neg = {}
 fig, ax = plt.subplots(figsize=(7, 3.8))
 for label, b in bases.items():
-    f = rope.cos_sum(m_axis, D, b)
-    first_neg[b] = rope.first_negative(b, 20_000)
+    f = transformers.cos_sum(m_axis, D, b)
+    first_neg[b] = transformers.first_negative(b, 20_000)
     line, = ax.semilogx(m_axis, f, lw=0.4, alpha=0.35)
     ax.semilogx(m_axis, np.minimum.accumulate(f), lw=2, color=line.get_color(), label=label)
     ax.plot(first_neg[b], 0, "o", color=line.get_color(), ms=7, mec="k")
@@ -307,13 +298,13 @@ plt.show()
 # of LLaMA-2, which both used $b=10^4$. LLaMA-3 trains at $L=8192$ with $b=5\times10^5$:
 
 # %%
-llama3_min, llama3_at = rope.cos_sum_min(5e5, 8192)
+llama3_min, llama3_at = transformers.cos_sum_min(5e5, 8192)
 ch.claim("llama3-margin", llama3_min, at_least=0.0,
          why="sign of a float64 sum whose rounding error is < 1e-9; the margin is O(1)",
          statement="LLaMA-3 (L = 8192, b = 5e5) satisfies the condition")
-ch.claim("llama3-first-negative", rope.first_negative(5e5, 10**6), equals=first_neg[5e5],
+ch.claim("llama3-first-negative", transformers.first_negative(5e5, 10**6), equals=first_neg[5e5],
          why="exact integer", statement="b = 5e5 stays feasible up to L = its first negative m")
-ch.claim("llama2-violates", rope.first_negative(1e4, 4096) < 2048, equals=True,
+ch.claim("llama2-violates", transformers.first_negative(1e4, 4096) < 2048, equals=True,
          why="exact integer comparison", statement="b = 1e4 violates the condition before m = 2048")
 
 # %% [markdown]
@@ -341,7 +332,7 @@ ch.claim("llama2-violates", rope.first_negative(1e4, 4096) < 2048, equals=True,
 # distance of zero is recomputed by the direct sum, so each sign reported is the reference
 # float64 sign. Rows are processed in growing blocks with an early exit at the first negative.
 #
-# ```{literalinclude} /lib/rope.py
+# ```{literalinclude} /lib/transformers/rope_feasibility.py
 # :pyobject: _Oracle.rows
 # ```
 #
@@ -351,7 +342,7 @@ ch.claim("llama2-violates", rope.first_negative(1e4, 4096) < 2048, equals=True,
 
 # %%
 sample = np.exp(ch.rng.uniform(math.log(2e3), math.log(2e5), size=40))
-fast = [rope.first_negative(b, 8192) for b in sample]
+fast = [transformers.first_negative(b, 8192) for b in sample]
 i_ = np.arange(D // 2)
 slow = [int(np.argmax(np.append(np.cos(np.arange(8192)[:, None] * b ** (-2 * i_ / D)).sum(1) < 0, True)))
         for b in sample]
@@ -387,14 +378,14 @@ ch.claim("bench-total-1M", timing["search_seconds_1k_1M"], at_most=120.0,
 # %%
 def margin_scan(L, lo, hi, n):
     grid = np.exp(np.linspace(math.log(lo), math.log(hi), n))
-    margin = np.array([rope.cos_sum_min(b, L)[0] for b in grid])
-    feasible = rope.feasibility_profile(grid, L) == L
+    margin = np.array([transformers.cos_sum_min(b, L)[0] for b in grid])
+    feasible = transformers.feasibility_profile(grid, L) == L
     return grid, margin, feasible
 
 
 scan = {}
 for L, n in ((1024, 1000), (8192, 800)):
-    b_ref = rope.certified_base_infimum(L)["b_hi"]  # section 7; 0.2 s
+    b_ref = transformers.certified_base_infimum(L)["b_hi"]  # section 7; 0.2 s
     scan[L] = (b_ref, *margin_scan(L, 0.7 * b_ref, 10 * b_ref, n))
 
 # %% mystnb={"figure": {"caption": "The margin $\\min_{m<L} f_b(m)$ against the base, for $L=1024$ (top) and $L=8192$ (bottom), on $[0.7\\,b^*, 10\\,b^*]$. Ticks below the curves mark infeasible bases. The smallest feasible base $b^*$ (dashed) starts a narrow island; above it infeasible stretches recur, so \"any $b\\ge b^*$\" is not safe.", "name": "fig-rope-base-bound-islands"}}
@@ -427,8 +418,8 @@ for L, (b_ref, grid, _, feasible) in scan.items():
     ch.claim(f"largest-infeasible-ratio-{L}", float(bad.max() / b_ref), at_least=1.0,
              why="exact comparison", statement=f"L = {L}: largest infeasible grid base / b*")
     for b in (bad.min(), bad[len(bad) // 2], bad.max()):
-        fn = rope.first_negative(b, L)
-        examples.append((L, b, b / b_ref, fn, float(rope.cos_sum(fn, D, b))))
+        fn = transformers.first_negative(b, L)
+        examples.append((L, b, b / b_ref, fn, float(transformers.cos_sum(fn, D, b))))
 show_table(["L", "infeasible base b", "b / b*", "first m with f_b(m) < 0", "f_b(m) there"],
            [(L, f"{b:.6g}", f"{r:.3f}", fn, f"{v:.3g}") for L, b, r, fn, v in examples])
 
@@ -446,7 +437,7 @@ show_table(["L", "infeasible base b", "b / b*", "first m with f_b(m) < 0", "f_b(
 # feasible for every $L\le10^6$; for $k=1,\dots,5$, scan the grid
 # $\{jB/10^k: j=1,\dots,10^k\}$ upwards and let $B$ be its first feasible point.
 #
-# ```{literalinclude} /lib/rope.py
+# ```{literalinclude} /lib/transformers/rope_search.py
 # :pyobject: su_grid_search
 # ```
 #
@@ -456,7 +447,7 @@ show_table(["L", "infeasible base b", "b / b*", "first m with f_b(m) < 0", "f_b(
 live = {}
 for label, L in zip(LABELS[:8], LENGTHS[:8], strict=True):
     t0 = time.perf_counter()
-    live[label] = (rope.base_lower_bound(L), time.perf_counter() - t0)
+    live[label] = (transformers.base_lower_bound(L), time.perf_counter() - t0)
 for label, su in zip(LABELS[:8], SU[:8], strict=True):
     ch.claim(f"search-{label}", round_sig(live[label][0]), equals=su,
              why="exact: both sides are 2-significant-digit decimals",
@@ -479,11 +470,11 @@ ch.claim("search-stored-agree", max(abs(live[l][0] - ROWS[l]["su_grid_float64"])
 t0 = time.perf_counter()
 for label, L in zip(LABELS, LENGTHS, strict=True):
     row = ROWS[label]
-    row["search_ok"] = rope.is_feasible(row["su_grid_float64"], L)
-    row["cert_ok"] = rope.is_feasible(row["certified"]["b_hi"], L) and not rope.is_feasible(
+    row["search_ok"] = transformers.is_feasible(row["su_grid_float64"], L)
+    row["cert_ok"] = transformers.is_feasible(row["certified"]["b_hi"], L) and not transformers.is_feasible(
         row["certified"]["b_lo"] * (1 - 1e-9), L)
-    row["paper_ok"] = rope.first_negative(row["article_paper"], L)
-    row["su_ok"] = rope.first_negative(row["article_su"], L)
+    row["paper_ok"] = transformers.first_negative(row["article_paper"], L)
+    row["su_ok"] = transformers.first_negative(row["article_su"], L)
 ch.claim("stored-search-feasible", all(r["search_ok"] for r in ROWS.values()), equals=True,
          why="exact float64 signs", statement="every stored search result is feasible (1k-1M)")
 ch.claim("stored-cert-brackets", all(r["cert_ok"] for r in ROWS.values()), equals=True,
@@ -542,7 +533,7 @@ ch.claim("fit-prefactor-1000-z", math.log(math.exp(c_1000) / 0.0424) / se_lna, a
 # {glue:text}`search-L1000:.1e`:
 
 # %%
-ch.claim("search-L1000", round_sig(rope.base_lower_bound(1000)), equals=4.2e3,
+ch.claim("search-L1000", round_sig(transformers.base_lower_bound(1000)), equals=4.2e3,
          why="exact: a 2-significant-digit decimal", statement="with 1k = 1000 the first entry would be 4.2e3, not 4.3e3")
 
 # %% [markdown]
@@ -568,15 +559,18 @@ ch.claim("search-L1000", round_sig(rope.base_lower_bound(1000)), equals=4.2e3,
 # a Newton step with a pessimistic curvature), so the walk ends with a very narrow bracket:
 # the widest, over all eleven lengths, has relative width {glue:text}`cert-bracket-width:.1e`.
 #
-# ```{literalinclude} /lib/rope.py
+# :::{admonition} Code: `certified_base_infimum` (lib/transformers/rope_search.py, 50 lines)
+# :class: dropdown
+# ```{literalinclude} /lib/transformers/rope_search.py
 # :pyobject: certified_base_infimum
 # ```
+# :::
 
 # %%
 cert_live = {}
 for label, L in zip(LABELS[:5], LENGTHS[:5], strict=True):
     t0 = time.perf_counter()
-    cert_live[label] = rope.certified_base_infimum(L)
+    cert_live[label] = transformers.certified_base_infimum(L)
     cert_live[label]["seconds"] = time.perf_counter() - t0
 for label in cert_live:
     ch.claim(f"cert-live-equals-stored-{label}", cert_live[label]["b_lo"] / ROWS[label]["certified"]["b_lo"] - 1,
@@ -643,14 +637,14 @@ ch.claim("ci-derivative-sympy", sp.simplify(sp.diff(sp.Ci(m_ * b_**-s_), s_) + s
 q_worst = 0.0
 for m, b in ((1, 10.0), (50, 1e4), (300, 1e4), (2000, 1e5)):
     val, err = quad(lambda s, m=m, b=b: math.cos(m * b**-s), 0, 1, limit=2000, epsabs=1e-12, epsrel=0)
-    q_worst = max(q_worst, abs(val - rope.cos_sum_limit(m, b)) - err)
+    q_worst = max(q_worst, abs(val - transformers.cos_sum_limit(m, b)) - err)
 ch.claim("ci-formula-quadrature", q_worst, at_most=1e-14,
          why="difference beyond quad's own error estimate; sici is accurate to ~1e-15",
          statement="Eq. (eq-rope-base-bound-ci) against adaptive quadrature at four (m, b)")
 riemann = {}
 for d in (128, 1024, 8192):
     mm = np.arange(0, 2000)
-    riemann[d] = float(np.abs(2 / d * rope.cos_sum(mm, d, 1e4) - rope.cos_sum_limit(mm, 1e4)).max())
+    riemann[d] = float(np.abs(2 / d * transformers.cos_sum(mm, d, 1e4) - transformers.cos_sum_limit(mm, 1e4)).max())
 ch.claim("riemann-error-shrinks", riemann[128] / riemann[8192], at_least=10.0,
          why="a left Riemann sum errs by O(1/d) times the variation; 64x more terms should gain > 10x",
          statement="the Riemann error of eq. (eq-rope-base-bound-ci) falls with d (m < 2000, b = 1e4)")
@@ -680,17 +674,17 @@ ch.claim("riemann-error-shrinks", riemann[128] / riemann[8192], at_least=10.0,
 # $$ (eq-rope-base-bound-binf)
 
 # %%
-x0 = rope.ci_first_zero()
+x0 = transformers.ci_first_zero()
 ch.claim("ci-first-zero", x0, equals=0.6165054856207162, atol=1e-15,
          why="Brent's method to xtol 1e-15 on sici", statement="first zero of Ci")
 ci_max = float(np.abs(sici(np.linspace(1, 200, 400_001))[1]).max())
 ch.claim("ci-max-beyond-1", ci_max, equals=float(sici(math.pi / 2)[1]), atol=2.5e-8,
          why="grid step 5e-4: the grid misses the peak by <= |Ci''(pi/2)| (2.5e-4)^2 / 2 = 2e-8; "
              "beyond x = 200, |Ci| < 1/x", statement="max |Ci(x)| over x >= 1 is Ci(pi/2) = 0.472")
-b_inf = {label: rope.infinite_d_base_bound(L) for label, L in zip(LABELS, LENGTHS, strict=True)}
+b_inf = {label: transformers.infinite_d_base_bound(L) for label, L in zip(LABELS, LENGTHS, strict=True)}
 m_all = np.arange(1, LENGTHS[-1], dtype=np.float64)
 mci = float(np.max(m_all * np.abs(sici(m_all)[1])))  # sup of m |Ci(m)|, about 1
-ch.claim("binf-vs-asymptotic", max(abs(b_inf[l] - rope.asymptotic_base_bound(L)) for l, L in zip(LABELS, LENGTHS, strict=True)),
+ch.claim("binf-vs-asymptotic", max(abs(b_inf[l] - transformers.asymptotic_base_bound(L)) for l, L in zip(LABELS, LENGTHS, strict=True)),
          at_most=(1 + 1.1 * mci / math.cos(x0)) / x0,
          why="linearising Ci at x0: |m/x_m - m/x0| <= m|Ci(m)|/(x0 cos x0) (10% slack for the "
              "linearisation), plus 1/x0 for the last m = L-1 instead of L",
@@ -746,7 +740,7 @@ plt.show()
 
 # %%
 mm = np.arange(100_000)
-partial_min = {b: float(rope.cos_sum(mm, D, b, rotary_dims=D // 2).min()) for b in (10.0, 1e4, 1e6)}
+partial_min = {b: float(transformers.cos_sum(mm, D, b, rotary_dims=D // 2).min()) for b in (10.0, 1e4, 1e6)}
 ch.claim("partial-rope-min", min(partial_min.values()), at_least=0.0,
          why="each term 1 + cos is >= 0 exactly in float64 (cos >= -1)",
          statement="half-rotary sum >= 0 for m < 1e5, b in {10, 1e4, 1e6}")
@@ -764,7 +758,7 @@ ch.claim("partial-rope-min", min(partial_min.values()), at_least=0.0,
 
 # %%
 b8 = live["8k"][0]
-pi_min = {kk: float(rope.cos_sum(np.arange(8192 * kk) / kk, D, b8).min()) for kk in (1, 16)}
+pi_min = {kk: float(transformers.cos_sum(np.arange(8192 * kk) / kk, D, b8).min()) for kk in (1, 16)}
 ch.claim("pi-integer-margin", pi_min[1], at_least=0.0, why="exact sign; feasible by construction",
          statement="at the 8k bound, f >= 0 at the integers")
 ch.claim("pi-fractional-min", pi_min[16], at_most=0.0, why="exact sign of a float64 value of size 1e-2",
@@ -793,7 +787,7 @@ j = int(np.searchsorted(grid5, r512["certified"]["b_lo"]))
 ch.claim("e512-search", round_sig(r512["su_grid_float64"]), equals=5.9e7, why="exact 2-digit decimals",
          statement="the article's search in float64 gives 5.9e7 at 512k (article: 5.8e7)")
 ch.claim("e512-grid-neighbours-infeasible",
-         (not rope.is_feasible(grid5[j - 1], L512)) and not rope.is_feasible(grid5[j], L512),
+         (not transformers.is_feasible(grid5[j - 1], L512)) and not transformers.is_feasible(grid5[j], L512),
          equals=True, why="exact float64 signs",
          statement="the stage-5 grid points around the 512k island are both infeasible")
 ch.claim("e512-certified", round_sig(r512["certified"]["b_hi"]), equals=5.8e7, why="exact 2-digit decimals",
@@ -809,7 +803,7 @@ b512 = r512["certified"]["b_hi"]
 m_top = np.arange(L512 - 65536, L512)
 th32 = np.float32(b512) ** (-2 * np.arange(64, dtype=np.float32) / np.float32(D))
 f32 = np.cos(m_top.astype(np.float32)[:, None] * th32[None, :]).sum(1, dtype=np.float32)
-f64 = rope.cos_sum(m_top, D, b512)
+f64 = transformers.cos_sum(m_top, D, b512)
 ch.claim("float32-error-512k", float(np.abs(f32.astype(np.float64) - f64).max()), at_least=100 * f64.min(),
          why="exact comparison of two measured numbers",
          statement="float32 error in f near m = 5e5 exceeds the float64 margin 100-fold")

@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lib.losses import (
-    balanced_accuracy,
     f1_weighted_bce,
     focal_loss,
     logit_adjusted_ce,
     smooth_accuracy_binary,
     smooth_f1_binary,
 )
+from lib.metrics import balanced_accuracy
 
 D = torch.float64
 

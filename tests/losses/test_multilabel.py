@@ -230,7 +230,7 @@ def test_fractional_targets_rejected_on_both_paths():
 
 
 def test_micro_f1_and_best_threshold():
-    from lib.losses import best_f1_threshold, micro_f1
+    from lib.metrics import best_f1_threshold, micro_f1
 
     g = torch.Generator().manual_seed(12)
     logits = torch.randn(3, 40, 5, generator=g, dtype=F64)

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.losses import expected_calibration_error, tailr_loss, tailr_weight
+from lib.losses import tailr_loss, tailr_weight
+from lib.metrics import expected_calibration_error
 
 F64 = torch.float64
 EPS = torch.finfo(F64).eps

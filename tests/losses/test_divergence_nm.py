@@ -1,6 +1,6 @@
 """Tests of the GlobalPointer divergence (9039) and the n-tasks-of-m-classes losses (9158).
 
-Functions under test (lib/losses.py, section "GlobalPointer symmetric KL (9039) and the
+Functions under test (lib/losses/divergence.py and nm.py, formerly the section "GlobalPointer symmetric KL (9039) and the
 n-tasks-of-m-classes attempt (9158)"): symmetric_kl_softmax, symmetric_kl_sigmoid,
 nm_loss_truncated (l1), nm_loss_centered (l3).
 """
@@ -111,7 +111,7 @@ def test_softmax_extreme_low_precision(dtype):
 @pytest.mark.parametrize(
     "s,t,match",
     [
-        (torch.zeros(2, 3), torch.zeros(2, 4), "same shape"),
+        (torch.zeros(2, 3), torch.zeros(2, 4), "shape of s"),
         (torch.zeros(2, 0), torch.zeros(2, 0), "empty"),
         (torch.tensor([0.0, float("nan")]), torch.zeros(2), "NaN"),
         (torch.tensor([0.0, float("inf")]), torch.zeros(2), r"\+inf"),
@@ -217,7 +217,7 @@ def test_sigmoid_extreme_low_precision(dtype):
 @pytest.mark.parametrize(
     "s,t,mask,match",
     [
-        (torch.zeros(2, 3), torch.zeros(3, 2), None, "same shape"),
+        (torch.zeros(2, 3), torch.zeros(3, 2), None, "shape of s"),
         (torch.zeros(2, 0), torch.zeros(2, 0), None, "empty"),
         (torch.tensor([0.0, float("nan")]), torch.zeros(2), None, "finite"),
         (torch.zeros(2), torch.tensor([float("-inf"), 0.0]), None, "finite"),
