@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lib import checks
+
 __all__ = [
     "softmax_entropy",
     "entropy_invariant_scale",
@@ -47,7 +49,7 @@ def softmax_entropy(logits: Tensor, dim: int = -1) -> Tensor:
         raise ValueError("logits contains NaN")
     if torch.isposinf(logits).any():
         raise ValueError("logits contains +inf")
-    x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+    x = logits.to(checks.work_dtype(logits.dtype))
     valid = torch.isfinite(x)
     zero = torch.zeros((), dtype=x.dtype, device=x.device)
     # H is shift-invariant, so the shift carries no gradient: detaching it is exact.

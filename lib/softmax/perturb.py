@@ -108,7 +108,7 @@ def perturb_max_probs(
     if n == 0:
         raise ValueError(f"mu has an empty dimension dim={dim}")
     x = mu.movedim(dim, -1)
-    work = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+    work = checks.work_dtype(x.dtype)
     x = x.to(work)
 
     if method == "mc":

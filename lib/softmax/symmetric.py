@@ -51,7 +51,7 @@ def log_elementary_symmetric(logits: Tensor, k: int, dim: int = -1) -> Tensor:
     if (logits == float("inf")).any():
         raise ValueError("logits contains +inf")
     x = logits.movedim(dim, -1)
-    work = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+    work = checks.work_dtype(x.dtype)
     x = x.to(work)
     absent = torch.isneginf(x)
     # -inf items become a huge finite surrogate: exp(surrogate - any real value) is exactly 0,

@@ -41,10 +41,6 @@ def _check_topk_args(x: Tensor, k: int, dim: int) -> int:
     return n
 
 
-def _work_dtype(x: Tensor) -> torch.dtype:
-    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
-
-
 def _grad_topk_loo(z: Tensor, k: int) -> Tensor:
     r"""Closed form :math:`e^{x_i}e_{k-1}(e^{x_{-i}})/e_k(e^x)` along the last dim (``1 <= k < n``)."""
     n = z.shape[-1]
