@@ -30,6 +30,9 @@ import yaml
 from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx import addnodes
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
 
 CLAIMS_MIME = "application/vnd.kexue.claims+json"
 HASHED_FOLDERS = ("lib", "data")
@@ -102,7 +105,8 @@ def executed_notebook(app, docname: str) -> Path:
     )
 
 
-def read_claims(ipynb: Path) -> list[dict]:
+def read_payloads(ipynb: Path) -> list[dict]:
+    """Every ledger payload (one per ``ch.table()``) in an executed notebook."""
     if not ipynb.exists():
         return []
     nb = json.loads(ipynb.read_text(encoding="utf8"))
@@ -112,10 +116,34 @@ def read_claims(ipynb: Path) -> list[dict]:
             data = out.get("data", {})
             if CLAIMS_MIME in data:
                 payload = data[CLAIMS_MIME]
-                if isinstance(payload, str):
-                    payload = json.loads(payload)
-                found.extend(payload.get("claims", []))
+                found.append(json.loads(payload) if isinstance(payload, str) else payload)
     return found
+
+
+def read_claims(ipynb: Path) -> list[dict]:
+    return [c for p in read_payloads(ipynb) for c in p.get("claims", [])]
+
+
+def check_payloads(docname: str, payloads: list[dict]) -> None:
+    """A claim must not disappear: each of these is a build warning (an error under -W)."""
+    slug = Path(docname).name
+    if not payloads:
+        logger.warning(f"{docname}: no claims recorded (the chapter never calls ch.table(), "
+                       "or its output was lost)", location=docname, type="kexue", subtype="claims")
+        return
+    for p in payloads:
+        if p.get("chapter") != slug:
+            logger.warning(f"{docname}: Chapter({p.get('chapter')!r}) does not match the file "
+                           f"name {slug!r}", location=docname, type="kexue", subtype="claims")
+        if not p.get("claims"):
+            logger.warning(f"{docname}: ch.table() emitted no claims", location=docname,
+                           type="kexue", subtype="claims")
+        for c in p.get("claims", []):
+            if not c.get("passed"):
+                logger.warning(f"{docname}: claim {c.get('name')!r} FAILED (value "
+                               f"{c.get('value_text')}, reference {c.get('reference_text')}); "
+                               "its AssertionError was caught", location=docname,
+                               type="kexue", subtype="claims")
 
 
 def on_doctree_read(app, doctree):
@@ -129,7 +157,13 @@ def on_doctree_read(app, doctree):
         return
     env.kexue_meta[docname] = meta
     ipynb = executed_notebook(app, docname)
-    env.kexue_claims[docname] = read_claims(ipynb)
+    payloads = read_payloads(ipynb)
+    check_payloads(docname, payloads)
+    env.kexue_claims[docname] = [c for p in payloads for c in p.get("claims", [])]
+    env.kexue_extra[docname] = {
+        "measured": [m for p in payloads for m in p.get("measured", [])],
+        "source_numbers": [n for p in payloads for n in p.get("source_numbers", [])],
+    }
     header = chapter_header(app, docname, meta, ipynb)
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is None:
@@ -404,7 +438,8 @@ def on_doctree_resolved(app, doctree, fromdocname):
 # --------------------------------------------------------------------------- env plumbing
 def on_builder_inited(app):
     env = app.env
-    for attr, default in (("kexue_meta", dict), ("kexue_claims", dict), ("kexue_ledger_docs", set)):
+    for attr, default in (("kexue_meta", dict), ("kexue_claims", dict), ("kexue_extra", dict),
+                          ("kexue_ledger_docs", set)):
         if not hasattr(env, attr):
             setattr(env, attr, default())
     if not hasattr(env, "kexue_ledger_page"):
@@ -414,6 +449,7 @@ def on_builder_inited(app):
 def on_purge(app, env, docname):
     env.kexue_meta.pop(docname, None)
     env.kexue_claims.pop(docname, None)
+    env.kexue_extra.pop(docname, None)
     env.kexue_ledger_docs.discard(docname)
 
 
@@ -422,7 +458,42 @@ def on_merge(app, env, docnames, other):
         env.kexue_ledger_page = other.kexue_ledger_page
     env.kexue_meta.update({d: other.kexue_meta[d] for d in docnames if d in other.kexue_meta})
     env.kexue_claims.update({d: other.kexue_claims[d] for d in docnames if d in other.kexue_claims})
+    env.kexue_extra.update({d: other.kexue_extra[d] for d in docnames if d in other.kexue_extra})
     env.kexue_ledger_docs |= {d for d in other.kexue_ledger_docs if d in docnames}
+
+
+def chapter_sources(srcdir: Path) -> list[Path]:
+    """Every chapter notebook in the tree (MyST markdown with a jupytext header)."""
+    out = []
+    for md in sorted((srcdir / "chapters").rglob("*.md")):
+        head = md.read_text(encoding="utf8")[:2000]
+        if head.startswith("---") and "format_name: myst" in head:
+            out.append(md)
+    return out
+
+
+def on_check_consistency(app, env):
+    """Chapters the build would silently skip, and two chapters claiming one slug."""
+    srcdir = Path(app.srcdir)
+    sources = chapter_sources(srcdir)
+    slugs: dict[str, list[str]] = {}
+    for md in sources:
+        slugs.setdefault(md.stem, []).append(md.relative_to(srcdir).as_posix())
+    for slug, files in slugs.items():
+        if len(files) > 1:
+            logger.warning(f"two chapters share the slug {slug!r}: {files} (ledger anchors, "
+                           "labels and claim records would collide)", type="kexue", subtype="toc")
+    toc = Path(getattr(app.config, "external_toc_path", "") or "_toc.yml")
+    if not toc.is_absolute():
+        toc = srcdir / toc
+    if toc.resolve() != (srcdir / "_toc.yml").resolve():
+        return  # a one-chapter build (tools/build_chapter.sh) lists only its chapter
+    for md in sources:
+        doc = md.relative_to(srcdir).with_suffix("").as_posix()
+        if doc not in env.found_docs:
+            logger.warning(f"{md.relative_to(srcdir)} is a chapter but is not in _toc.yml: "
+                           "it would be neither built nor checked by the book", type="kexue",
+                           subtype="toc")
 
 
 def on_get_outdated(app, env, added, changed, removed):
@@ -439,6 +510,7 @@ def setup(app):
     app.connect("env-purge-doc", on_purge)
     app.connect("env-merge-info", on_merge)
     app.connect("env-get-outdated", on_get_outdated)
+    app.connect("env-check-consistency", on_check_consistency)
     app.connect("html-page-context", drop_thebe_scripts, priority=900)
     app.add_node(ledger_placeholder)
     app.add_node(ledger_link)

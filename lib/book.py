@@ -50,19 +50,21 @@ class Claim:
     article_says: str = ""  # for an erratum: what the article states (with its section)
 
     def reference_text(self) -> str:
+        """The reference as applied (shortest exact repr, not a rounded display)."""
         if self.relation == "in":
             lo, hi = self.reference
-            return f"[{_fmt(lo)}, {_fmt(hi)}]"
-        return f"{self.relation} {_fmt(self.reference)}"
+            return f"[{_exact(lo)}, {_exact(hi)}]"
+        return f"{self.relation} {_exact(self.reference)}"
 
     def tolerance_text(self) -> str:
+        """The tolerances as applied (shortest exact repr)."""
         if isinstance(self.value, bool):
             return "exact"
         parts = []
         if self.rtol:
-            parts.append(f"rtol {self.rtol:.0e}")
+            parts.append(f"rtol {_exact(self.rtol)}")
         if self.atol:
-            parts.append(f"atol {self.atol:.0e}")
+            parts.append(f"atol {_exact(self.atol)}")
         if parts:
             return ", ".join(parts)
         return "exact" if self.relation == "==" else "none"
@@ -77,6 +79,15 @@ def _fmt(x) -> str:
     if x == 0 or (1e-3 <= abs(x) < 1e5):
         return f"{x:.6g}"
     return f"{x:.4e}"
+
+
+def _exact(x) -> str:
+    """Shortest string that round-trips to the same float (what a comparison applied)."""
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int | np.integer):
+        return str(int(x))
+    return repr(float(x))
 
 
 def _scalar(value, what: str):
@@ -167,6 +178,7 @@ class Chapter:
         self.seed = seed
         self.claims: list[Claim] = []
         self.measured_values: dict[str, tuple] = {}
+        self._closed = False
         self.source_numbers: list[dict] = []
         self._glue = glue
         random.seed(seed)
@@ -237,6 +249,11 @@ class Chapter:
         return _checked(v, c)
 
     def _new_name(self, name: str) -> None:
+        if self._closed:
+            raise RuntimeError(
+                f"chapter {self.slug!r}: {name!r} recorded after ch.table(); the ledger has "
+                "already been emitted, so it would be lost — move it before the table"
+            )
         if not name or any(c.isspace() for c in name):
             raise ValueError(f"name must be a non-empty identifier, got {name!r}")
         if any(c.name == name for c in self.claims) or name in self.measured_values:
@@ -275,6 +292,8 @@ class Chapter:
         ``claim`` names a claim of this chapter that compares with it; a contradicted number
         needs an erratum claim) or ``"out of scope"`` (then ``reason`` says why).
         """
+        if self._closed:
+            raise RuntimeError(f"chapter {self.slug!r}: source number recorded after ch.table()")
         if fate not in FATES:
             raise ValueError(f"fate must be one of {FATES}, got {fate!r}")
         if not str(printed).strip() or not str(where).strip():
@@ -301,7 +320,11 @@ class Chapter:
         })
 
     def table(self) -> None:
-        """Display the chapter's claims table and emit its ledger records."""
+        """Display the chapter's claims table and emit its ledger records (once: a claim
+        made after this raises, since the ledger would not see it)."""
+        if self._closed:
+            raise RuntimeError(f"chapter {self.slug!r}: ch.table() called twice")
+        self._closed = True
         records = [_record(c) for c in self.claims]
         measured = [{"name": k, "value": v, "value_text": _fmt(v), "why": w}
                     for k, (v, w) in self.measured_values.items()]

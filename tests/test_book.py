@@ -126,3 +126,49 @@ def test_chapter_is_deterministic():
 def test_empty_slug_rejected():
     with pytest.raises(ValueError):
         Chapter("")
+
+
+# -- the runtime cannot lose a claim -------------------------------------------------------
+def test_nothing_after_table():
+    ch = Chapter("t-closed", glue=False)
+    ch.claim("a", 1.0, equals=1.0, why="exact")
+    ch.table()
+    with pytest.raises(RuntimeError, match="after ch.table"):
+        ch.claim("b", 1.0, equals=1.0, why="exact")
+    with pytest.raises(RuntimeError, match="after ch.table"):
+        ch.measured("c", 1.0, why="descriptive")
+    with pytest.raises(RuntimeError, match="after ch.table"):
+        ch.source_number("1", where="§1", fate="out of scope", reason="r")
+    with pytest.raises(RuntimeError, match="twice"):
+        ch.table()
+
+
+def test_tolerances_and_intervals_print_as_applied():
+    ch = Chapter("t-exact", glue=False)
+    c = ch.claim("a", 4293.4412, between=(4293.441, 4293.4419), atol=0.0014, why="w").claim
+    assert c.tolerance_text() == "atol 0.0014"
+    assert c.reference_text() == "[4293.441, 4293.4419]"
+
+
+def test_measured_erratum_and_source_numbers():
+    ch = Chapter("t-src", glue=False)
+    ch.measured("t-run", 1.5, why="descriptive: a run time")
+    with pytest.raises(ValueError, match="used twice"):
+        ch.claim("t-run", 1.0, equals=1.0, why="exact")
+    ch.claim("ok", 0.693, equals=0.6931, atol=5e-4, why="printed to 3 decimals")
+    ch.claim("wrong", 2.0, at_least=1.5, why="exact", erratum="the article says 1 (§2)")
+    assert ch.claims[-1].erratum and ch.claims[-1].article_says.startswith("the article")
+    ch.source_number("0.693", where="§1", fate="reproduced", claim="ok")
+    ch.source_number("1", where="§2", fate="contradicted", claim="wrong")
+    ch.source_number("81.2%", where="Table 2", fate="out of scope", reason="pretrained weights")
+    assert [s["value"] for s in ch.source_numbers] == [0.693, 1.0, 81.2]
+    with pytest.raises(ValueError, match="erratum"):
+        ch.source_number("0.693", where="§1", fate="contradicted", claim="ok")
+    with pytest.raises(ValueError, match="claim"):
+        ch.source_number("3", where="§1", fate="reproduced", claim="nope")
+    with pytest.raises(ValueError, match="reason"):
+        ch.source_number("3", where="§1", fate="out of scope")
+    with pytest.raises(ValueError, match="fate"):
+        ch.source_number("3", where="§1", fate="maybe")
+    with pytest.raises(ValueError, match="erratum"):
+        ch.claim("e", 1.0, equals=1.0, why="w", erratum=" ")
