@@ -259,6 +259,18 @@ class BookVersions(_Placeholder):
     kind = "versions"
 
 
+class SourceNumbers(_Placeholder):
+    kind = "source-numbers"
+
+
+class ErrataIndex(_Placeholder):
+    kind = "errata"
+
+
+class DataLinks(_Placeholder):
+    kind = "data-links"
+
+
 def chapters_by_part(app) -> list[tuple[str, list[str]]]:
     """(part caption, [chapter docnames that have a ``kexue:`` header]), non-empty parts only."""
     out = []
@@ -298,6 +310,138 @@ def _exec_seconds(app, docname):
     except Exception:  # noqa: BLE001 - optional information
         data = None
     return data.get("runtime") if data else None
+
+
+# --------------------------------------------------------------------------- data records
+DATA_FILES = ("claims.json", "source-numbers.json", "errata.json")
+
+
+def _article(app, docname) -> int | None:
+    try:
+        return int(app.env.kexue_meta[docname]["id"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _num(x):
+    """JSON has no NaN/inf: they become null."""
+    if isinstance(x, bool) or x is None:
+        return x
+    if isinstance(x, int | float):
+        return x if x == x and abs(x) != float("inf") else None
+    if isinstance(x, list):
+        return [_num(v) for v in x]
+    return x
+
+
+def data_records(app) -> dict[str, list[dict]]:
+    """The three machine-readable tables (contract: chapter slug, kexue id, ...)."""
+    claims, numbers, errata = [], [], []
+    for _part, chapters in chapters_by_part(app):
+        for d in chapters:
+            slug, art = Path(d).name, _article(app, d)
+            for c in app.env.kexue_claims.get(d, []):
+                claims.append({
+                    "chapter": slug, "article": art, "name": c["name"],
+                    "statement": c.get("statement", ""), "value": _num(c.get("value")),
+                    "relation": c.get("relation"), "reference": _num(c.get("reference")),
+                    "rtol": c.get("rtol"), "atol": c.get("atol"),
+                    "passed": bool(c.get("passed")), "erratum": bool(c.get("erratum", False)),
+                })
+                if c.get("erratum"):
+                    errata.append({
+                        "chapter": slug, "article": art, "claim": c["name"],
+                        "article_says": c.get("article_says", ""),
+                        "measured": f"{c.get('statement', c['name'])}: {c.get('value_text')} "
+                                    f"({c.get('reference_text')})",
+                    })
+            for n in app.env.kexue_extra.get(d, {}).get("source_numbers", []):
+                numbers.append({
+                    "chapter": slug, "article": art, "printed": n["printed"],
+                    "value": _num(n.get("value")), "where": n["where"], "fate": n["fate"],
+                    "claim": n.get("claim"), "reason": n.get("reason") or None,
+                })
+    return {"claims.json": claims, "source-numbers.json": numbers, "errata.json": errata}
+
+
+def write_data_files(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir) / "data"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, rows in data_records(app).items():
+        (out / name).write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf8")
+
+
+def _fate_counts(numbers) -> dict[str, int]:
+    out = {"reproduced": 0, "contradicted": 0, "out of scope": 0}
+    for n in numbers:
+        out[n["fate"]] = out.get(n["fate"], 0) + 1
+    return out
+
+
+def source_numbers_html(app, fromdocname) -> str:
+    e = html.escape
+    recs = data_records(app)["source-numbers.json"]
+    total = _fate_counts(recs)
+    out = [f"<p class='ledger-total'><strong>{len(recs)}</strong> numbers printed in the "
+           f"articles: {total['reproduced']} reproduced, {total['contradicted']} contradicted, "
+           f"{total['out of scope']} out of scope.</p>"]
+    missing = []
+    for part, chapters in chapters_by_part(app):
+        out.append(f"<h2 class='ledger-part'>{e(part)}</h2>")
+        for d in chapters:
+            rows = [r for r in recs if r["chapter"] == Path(d).name]
+            uri = app.builder.get_relative_uri(fromdocname, d)
+            c = _fate_counts(rows)
+            out.append(f"<h3 class='ledger-chapter' id='numbers-{e(Path(d).name)}'><a href='{e(uri)}'>"
+                       f"{e(_chapter_title(app, d))}</a> &middot; {len(rows)} numbers "
+                       f"({c['reproduced']} reproduced, {c['contradicted']} contradicted, "
+                       f"{c['out of scope']} out of scope)</h3>")
+            if not rows:
+                missing.append(d)
+                out.append("<p class='ledger-bad'>No source-number record yet.</p>")
+                continue
+            out.append("<table class='claims-table'><thead><tr><th>Printed</th><th>Where</th>"
+                       "<th>Fate</th><th>Claim / reason</th></tr></thead><tbody>")
+            for r in rows:
+                cls = {"reproduced": "claim-pass", "contradicted": "number-contradicted"}.get(r["fate"], "")
+                link = (f"<code>{e(r['claim'])}</code>" if r["claim"] else e(r["reason"] or ""))
+                out.append(f"<tr class='{cls}'><td>{e(r['printed'])}</td><td>{e(r['where'])}</td>"
+                           f"<td>{e(r['fate'])}</td><td>{link}</td></tr>")
+            out.append("</tbody></table>")
+    return "".join(out)
+
+
+def errata_html(app, fromdocname) -> str:
+    e = html.escape
+    recs = data_records(app)["errata.json"]
+    out = [f"<p class='ledger-total'><strong>{len(recs)}</strong> errata in "
+           f"{len({r['chapter'] for r in recs})} chapters.</p>"]
+    for part, chapters in chapters_by_part(app):
+        rows_part = [(d, r) for d in chapters for r in recs if r["chapter"] == Path(d).name]
+        if not rows_part:
+            continue
+        out.append(f"<h2 class='ledger-part'>{e(part)}</h2><table class='claims-table'><thead>"
+                   "<tr><th>Chapter</th><th>The article says</th><th>Measured</th><th>Claim</th>"
+                   "</tr></thead><tbody>")
+        for d, r in rows_part:
+            meta = app.env.kexue_meta.get(d, {})
+            url = meta.get("url") or f"https://kexue.fm/archives/{meta.get('id', '')}"
+            uri = app.builder.get_relative_uri(fromdocname, d)
+            out.append(f"<tr><td><a href='{e(uri)}'>{e(_chapter_title(app, d))}</a><br>"
+                       f"<a href='{e(url)}'>kexue.fm/{e(str(meta.get('id', '')))}</a></td>"
+                       f"<td>{e(r['article_says'])}</td><td>{e(r['measured'])}</td>"
+                       f"<td><code>{e(r['claim'])}</code></td></tr>")
+        out.append("</tbody></table>")
+    return "".join(out)
+
+
+def data_links_html(app, fromdocname) -> str:
+    base = app.builder.get_relative_uri(fromdocname, app.config.root_doc)
+    prefix = base.rsplit("/", 1)[0] + "/" if "/" in base else ""
+    links = ", ".join(f"<a href='{prefix}data/{n}'><code>data/{n}</code></a>" for n in DATA_FILES)
+    return f"<p class='data-links'>Machine-readable: {links}.</p>"
 
 
 def ledger_html(app, fromdocname) -> str:
@@ -388,9 +532,14 @@ def summary_html(app, fromdocname) -> str:
         if n_failing == 0
         else f"<span class='ledger-bad'>{n_failing} failing</span>"
     )
+    numbers = data_records(app)["source-numbers.json"]
+    fc = _fate_counts(numbers)
+    n_err = len(data_records(app)["errata.json"])
     return (
         f"<p class='ledger-total'><strong>{n_chapters}</strong> chapters, "
-        f"<strong>{n_claims}</strong> claims, {verdict}.</p>"
+        f"<strong>{n_claims}</strong> claims, {verdict}. <strong>{len(numbers)}</strong> numbers "
+        f"from the articles: {fc['reproduced']} reproduced, {fc['contradicted']} contradicted, "
+        f"{fc['out of scope']} out of scope; <strong>{n_err}</strong> errata.</p>"
         "<table class='claims-table chapter-summary'><thead><tr><th>Chapter</th>"
         "<th>Source article (Scientific Spaces)</th><th>Claims</th><th>Run time</th>"
         "<th>Status</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
@@ -426,12 +575,11 @@ def on_doctree_resolved(app, doctree, fromdocname):
         if app.builder.format != "html":
             node.replace_self(nodes.paragraph(text="(see the HTML edition)"))
             continue
-        if kind == "ledger":
-            body = ledger_html(app, fromdocname)
-        elif kind == "summary":
-            body = summary_html(app, fromdocname)
-        else:
-            body = versions_html()
+        render = {
+            "ledger": ledger_html, "summary": summary_html, "source-numbers": source_numbers_html,
+            "errata": errata_html, "data-links": data_links_html,
+        }
+        body = render[kind](app, fromdocname) if kind in render else versions_html()
         node.replace_self(nodes.raw("", body, format="html"))
 
 
@@ -517,5 +665,9 @@ def setup(app):
     app.add_directive("claims-ledger", ClaimsLedger)
     app.add_directive("claims-summary", ClaimsSummary)
     app.add_directive("book-versions", BookVersions)
+    app.add_directive("source-numbers", SourceNumbers)
+    app.add_directive("errata-index", ErrataIndex)
+    app.add_directive("data-links", DataLinks)
+    app.connect("build-finished", write_data_files)
     app.add_css_file("bookext.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -20,6 +20,8 @@ parts:
   - caption: About the checks
     chapters:
       - file: pages/ledger
+      - file: pages/source-numbers
+      - file: pages/errata
       - file: pages/status
       - file: pages/references
 TOC

@@ -155,6 +155,40 @@ def test_ledger_lists_every_chapters_claims(page, base_url):
     assert_local_only(page, base_url)
 
 
+def test_data_files_agree_with_the_ledger(page, base_url, site):
+    """The three JSON files exist, parse, follow the contract and agree with the ledger."""
+    data = {n: json.loads((site / "data" / n).read_text(encoding="utf8"))
+            for n in ("claims.json", "source-numbers.json", "errata.json")}
+    claims = data["claims.json"]
+    keys = {"chapter", "article", "name", "statement", "value", "relation", "reference", "rtol",
+            "atol", "passed", "erratum"}
+    assert claims and all(keys <= set(c) for c in claims)
+    assert all(isinstance(c["article"], int) for c in claims)
+    open_page(page, f"{base_url}/pages/ledger.html")
+    rows = _ledger_rows(page)
+    per_chapter = {}
+    for c in claims:
+        per_chapter[c["chapter"]] = per_chapter.get(c["chapter"], 0) + 1
+    assert per_chapter == rows
+    by_name = {(c["chapter"], c["name"]): c for c in claims}
+    for n in data["source-numbers.json"]:
+        assert n["fate"] in ("reproduced", "contradicted", "out of scope")
+        if n["fate"] == "out of scope":
+            assert n["claim"] is None and n["reason"]
+        else:
+            c = by_name[(n["chapter"], n["claim"])]
+            assert c["passed"]
+            assert c["erratum"] or n["fate"] == "reproduced"
+    for r in data["errata.json"]:
+        assert by_name[(r["chapter"], r["claim"])]["erratum"] and r["article_says"]
+    assert sum(c["erratum"] for c in claims) == len(data["errata.json"])
+    for name in ("source-numbers", "errata"):
+        assert open_page(page, f"{base_url}/pages/{name}.html") == "ok"
+        assert page.locator("p.ledger-total").count() == 1
+        assert page.locator("tr.claim-fail").count() == 0
+        assert_local_only(page, base_url)
+
+
 def test_status_page_lists_run_times(page, base_url):
     open_page(page, f"{base_url}/pages/status.html")
     text = page.inner_text("main")
