@@ -62,7 +62,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 import torch
-from myst_nb import glue
 
 from lib.book import Chapter
 from lib.losses import multilabel_ce, symmetric_kl_sigmoid, symmetric_kl_softmax
@@ -271,8 +270,8 @@ ch.claim("shift-labels-gained", n_after - n_before, at_least=1, why="exact integ
          statement="adding 3 to every logit changes the predicted label set")
 ch.claim("shift-gp", symmetric_kl_sigmoid(s, s + 3), equals=3 * ((s + 3).sigmoid() - s.sigmoid()).sum(),
          rtol=1e-12, why="float64 rounding", statement="D_GP(s, s + 3) = 3 * sum(sigma(s + 3) - sigma(s)) > 0")
-glue("shift-labels-before", n_before, display=False)
-glue("shift-labels-after", n_after, display=False)
+ch.measured("shift-labels-before", n_before, why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
+ch.measured("shift-labels-after", n_after, why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
 
 # %% [markdown]
 # Shifting $s$ by 3 moves the predicted set from {glue:text}`shift-labels-before` to
@@ -335,8 +334,8 @@ ch.claim("flip-ratio", flip_gp / flip_softmax, at_least=10.0,
          why="order of magnitude from the closed forms: D_GP ~ 3*5*(sigma(1) - sigma(-4)) ~ 10, "
          "D_softmax ~ 3*5*e^{1-6}/(1 + ...) ~ 0.1",
          statement="three label flips cost D_GP at least 10x more than the softmax divergence")
-glue("flip-gp", float(flip_gp), display=False)
-glue("flip-softmax", float(flip_softmax), display=False)
+ch.measured("flip-gp", float(flip_gp), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
+ch.measured("flip-softmax", float(flip_softmax), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
 
 # %% [markdown]
 # $D_{\rm GP}=$ {glue:text}`flip-gp:.2f` but the softmax divergence is only
@@ -419,7 +418,7 @@ def make_data(n):
 
 x_tr, y_tr = make_data(1024)
 x_te, y_te = make_data(2048)
-glue("rdrop-positive-rate", float(y_tr.mean()), display=False)
+ch.measured("rdrop-positive-rate", float(y_tr.mean()), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
 alphas = torch.tensor([0.0, 0.3, 1.0, 3.0])
 K = len(alphas)
 lin1, lin2 = torch.nn.Linear(n_feat, hidden), torch.nn.Linear(hidden, n_lab)
@@ -480,14 +479,14 @@ f1_drop_z = (f1[0] - f1[3]) / f1_gap_se
 ch.claim("rdrop-f1-drop-z", f1_drop_z, at_least=3.0,
          why="3 bootstrap standard deviations (400 paired resamples of the held-out set)",
          statement="at alpha = 3 the regulariser costs F1")
-glue("rdrop-dgp-0", float(dgp_mean[0]), display=False)
-glue("rdrop-dgp-1", float(dgp_mean[2]), display=False)
-glue("rdrop-flip-0", float(flip_mean[0]), display=False)
-glue("rdrop-flip-1", float(flip_mean[2]), display=False)
+ch.measured("rdrop-dgp-0", float(dgp_mean[0]), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
+ch.measured("rdrop-dgp-1", float(dgp_mean[2]), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
+ch.measured("rdrop-flip-0", float(flip_mean[0]), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
+ch.measured("rdrop-flip-1", float(flip_mean[2]), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
 pred_rate = n_pred.sum(-1) / n_true.sum(-1)  # predicted positives per true positive
 for k in range(K):
-    glue(f"rdrop-f1-{k}", float(f1[k]), display=False)
-    glue(f"rdrop-pred-rate-{k}", float(pred_rate[k]), display=False)
+    ch.measured(f"rdrop-f1-{k}", float(f1[k]), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
+    ch.measured(f"rdrop-pred-rate-{k}", float(pred_rate[k]), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
 
 # %% [markdown]
 # From $\alpha=0$ to $\alpha=1$ the held-out $D_{\rm GP}$ between two dropout passes falls from

@@ -71,7 +71,6 @@ import numpy as np
 import sympy as sp
 import torch
 import torch.nn.functional as F
-from myst_nb import glue
 
 from lib.book import Chapter, show_table
 from lib.losses import tailr_loss, tailr_weight
@@ -328,8 +327,8 @@ with torch.no_grad():
 ch.claim("sg-value-below-closed", float((closed_v - sg_v).min()), at_least=0.0, atol=16 * EPS,
          why="exact ordering (below); atol: float64 rounding of O(1) values",
          statement="per sample, the stop-gradient value -w log p is at most L_gamma")
-glue("closed-value", float(closed_v.mean()), display=False)
-glue("sg-value", float(sg_v.mean()), display=False)
+ch.measured("closed-value", float(closed_v.mean()), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
+ch.measured("sg-value", float(sg_v.mean()), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
 
 # %% [markdown]
 # The ordering is exact: $\mathcal L_\gamma(p) = \int_p^1 w_\gamma(s)\,ds/s$ and $w_\gamma$
@@ -446,9 +445,9 @@ ch.claim("acc-seeds-better", n_acc, equals=S, why="exact count of seeds",
          statement="TaiLr (gamma = 0.5) beats cross-entropy's clean accuracy on every seed")
 # mean paired differences (tested by the t claims above), for the prose
 for name, v in [("acc-gain", d_acc), ("conf-gain", d_conf), ("ece-gain", d_ece), ("nll-gain", d_nll)]:
-    glue(name, v, display=False)
-glue("weight-ratio", float(res[0.5]["wrong/right weight"].mean()), display=False)
-glue("norm-ratio", float((res[0.5]["‖W‖"] / res[0.0]["‖W‖"]).mean()), display=False)
+    ch.measured(name, v, why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
+ch.measured("weight-ratio", float(res[0.5]["wrong/right weight"].mean()), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
+ch.measured("norm-ratio", float((res[0.5]["‖W‖"] / res[0.0]["‖W‖"]).mean()), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
 
 # %% [markdown]
 # TaiLr at $\gamma=0.5$ gains {glue:text}`acc-gain:.3f` in clean accuracy on average

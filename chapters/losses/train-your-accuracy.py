@@ -72,7 +72,6 @@ import numpy as np
 import sympy as sp
 import torch
 import torch.nn.functional as F
-from myst_nb import glue
 from scipy.optimize import brentq
 from scipy.special import expit, ndtr
 
@@ -319,7 +318,7 @@ ch.claim("joint-b-final", b_path[-1], between=(0.12, 0.13),
 ch.claim("joint-b-closer", abs(b_path[-1] - 0.125) / abs(b_path[99] - 0.125), at_most=0.1,
          why="qualitative: an order of magnitude closer to 1/8 after 2e4 steps than after 100",
          statement="the drift towards 1/8 continues")
-glue("joint-w-final", float(w_path[-1]), display=False)
+ch.measured("joint-w-final", float(w_path[-1]), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
 
 # %% [markdown]
 # Accuracy is 1 after step {glue:text}`joint-accuracy-one:d` and stays there. Afterwards the
