@@ -368,7 +368,8 @@ ch.claim("f1-direct-vs-weighted", f1s[names[2]] - f1s[names[1]], at_least=-3 * s
 # = \underbrace{-(1-p)}_{\text{CE}}\;\underbrace{(1-p)^\gamma\Bigl[1-\frac{\gamma\,p\log p}{1-p}\Bigr]}_{w_\gamma(p)\ \ge\ 0}.
 # $$ (eq-class-imbalance-focal)
 #
-# Since $\log p\le 0$ the bracket is at least 1, so $w_\gamma\ge0$: focal loss never reverses a
+# Since $\log p\le 0$ the bracket is at least 1, so $w_\gamma\ge0$ by construction (no check
+# needed, and none is made): focal loss never reverses a
 # gradient, it only rescales cross-entropy's — heavily down for easy samples ($p\to1$: $w_\gamma
 # \approx(1+\gamma)(1-p)^\gamma$), hardly at all for hard ones ($p\to0$: $w_\gamma\to1$). (This
 # decomposition is ours; the article mentions focal loss only as an example.)
@@ -379,14 +380,10 @@ focal = -(1 - sig) ** gam * sp.log(sig)
 focal_closed = -(1 - sig) ** gam * ((1 - sig) - gam * sig * sp.log(sig))
 ch.claim("focal-gradient-sympy", sp.simplify(sp.diff(focal, zs) - focal_closed) == 0, equals=True,
          why="exact symbolic simplification", statement="Eq. (eq-class-imbalance-focal) holds symbolically")
-pw = torch.linspace(1e-6, 1 - 1e-6, 100001, dtype=D)
 def w_gamma(pp, g_):
     return (1 - pp) ** g_ * (1 - g_ * pp * torch.log(pp) / (1 - pp))
 
 
-ch.claim("focal-weight-nonnegative", min(float(w_gamma(pw, g_).min()) for g_ in (0.5, 1.0, 2.0, 5.0)),
-         at_least=0.0, why="exact: log p <= 0 makes every factor non-negative; float64 cannot change a sign here",
-         statement="w_gamma(p) >= 0 on a grid of 1e5 points, gamma in {0.5, 1, 2, 5}")
 zq = torch.tensor(math.log(9.0), dtype=D, requires_grad=True)  # p = sigmoid(z) = 0.9
 (g_focal,) = torch.autograd.grad(focal_loss(zq, torch.tensor(1.0, dtype=D), 2.0), zq)
 (g_bce,) = torch.autograd.grad(F.binary_cross_entropy_with_logits(zq, torch.tensor(1.0, dtype=D)), zq)
@@ -515,24 +512,29 @@ def gaussians(seed):
     return Xtr_, ytr_, Xte_, yte_
 
 
-grad_norms = []
+grad_norms, fitted = [], []
 
 
-def fit(Xs, ys, loss):
-    """Minimise loss(Xs W + b, ys) over a linear softmax model; returns the logit map."""
-    W = torch.zeros(3, 3, dtype=D, requires_grad=True)  # rows: weight x1, weight x2, bias
+def fit(Xs, ys, loss, bias=True):
+    """Minimise loss(Xs W + b, ys) over a linear softmax model (b = 0 if not bias); returns the
+    logit map and keeps the parameters in `fitted`."""
+    W = torch.zeros(3 if bias else 2, 3, dtype=D, requires_grad=True)  # rows: x1, x2, bias
     opt = torch.optim.LBFGS([W], max_iter=100, tolerance_grad=1e-9, tolerance_change=1e-14,
                             line_search_fn="strong_wolfe")
 
+    def logits(Xq, W_):
+        return Xq @ W_[:2] + W_[2] if bias else Xq @ W_
+
     def closure():
         opt.zero_grad()
-        value = loss(Xs @ W[:2] + W[2], ys)
+        value = loss(logits(Xs, W), ys)
         value.backward()
         return value
 
     opt.step(closure)
     grad_norms.append(float(W.grad.abs().max()))
-    return lambda Xq: Xq @ W[:2].detach() + W[2].detach()
+    fitted.append(W.detach().clone())
+    return lambda Xq: logits(Xq, W.detach())
 
 
 Xtr, ytr, Xte, yte = gaussians(7708)
@@ -566,12 +568,15 @@ ch.claim("la-ba-logit-adjusted", la_, at_least=ce_ + 5 * se_ba,
 ch.claim("la-recovered-fraction", (la_ - ce_) / (bay_ - ce_), at_least=0.9,
          why="the remaining gap is estimation error from ~60 rare-class samples; 0.9 leaves room for it",
          statement="logit adjustment closes >= 90% of the gap from plain CE to the Bayes ceiling")
-ch.claim("la-posthoc-equivalent", abs(ba["plain CE, post-hoc z - log pi"] - la_), at_most=3 * se_ba,
-         why="same population optimum (section 4); 3 standard errors",
-         statement="post-hoc correction of plain CE matches logit-adjusted training")
-ch.claim("la-sign-undone", abs(ba["LA, read with z + log pi (undone)"] - ce_), at_most=3 * se_ba,
-         why="adding log pi back recovers CE's logits at the optimum; 3 standard errors",
-         statement="reading LA logits with +log pi gives back plain CE's balanced accuracy")
+# With a free per-class bias, LA-CE(W, b) = CE(W, b + log pi) exactly: the LA optimum is the CE
+# optimum with the bias shifted by -log pi (up to softmax's common shift). An identity, checked
+# on the fitted parameters, not a measurement:
+W_ce, W_la = fitted[0], fitted[1]
+shift = W_la[2] - (W_ce[2] - log_prior)
+ch.claim("la-is-shifted-ce", float(max((W_la[:2] - W_ce[:2]).abs().max(), (shift - shift.mean()).abs().max())),
+         at_most=1e-5, why="both fits stop at gradient 1e-9; the flattest direction of the loss "
+         "(the rare class's ~60 samples) has curvature ~1e-4, so parameters agree to ~1e-5",
+         statement="with a free bias, logit-adjusted training = plain CE with b -> b - log pi")
 ch.claim("la-sign-double", ba["LA, read with z - log pi (double)"], at_most=la_ - 5 * se_ba,
          why="5 standard errors", statement="counting the prior twice loses balanced accuracy")
 gaps = []
@@ -581,6 +586,15 @@ for seed in (1, 2):
     gaps.append(float(balanced_accuracy(m_la(Xq), yq) - balanced_accuracy(m_ce(Xq), yq)))
 ch.claim("la-gain-other-seeds", min(gaps), at_least=5 * se_ba, why="5 standard errors, two more data seeds",
          statement="the gain of logit adjustment holds on two more data draws")
+# A head WITHOUT a free bias (logits = x W): now training-time adjustment is not a reparametrisation
+nb_ce = fit(Xtr, ytr, F.cross_entropy, bias=False)
+nb_la = fit(Xtr, ytr, lambda s, t: logit_adjusted_ce(s, t, log_prior), bias=False)
+ba_nb_posthoc = float(balanced_accuracy(nb_ce(Xte) - log_prior, yte))
+ba_nb_la = float(balanced_accuracy(nb_la(Xte), yte))
+ch.claim("nobias-la-beats-posthoc", ba_nb_la - ba_nb_posthoc, at_least=5 * se_ba,
+         why="5 standard errors of a balanced accuracy (conservative, unpaired)",
+         statement="without a free bias, adjusted training beats post-hoc correction of plain CE")
+ch.measured("nobias-ba-posthoc", ba_nb_posthoc, why="descriptive: the post-hoc arm of the claim above")
 ch.claim("la-fits-converged", max(grad_norms), at_most=1e-6,
          why="L-BFGS stopping tolerance 1e-9 on the gradient; 1e-6 still pins the minimiser far below test noise",
          statement="every fit is at a stationary point of its (convex) loss")
@@ -591,7 +605,14 @@ ch.claim("la-fits-converged", max(grad_norms), at_most=1e-6,
 # raw logits, reaches {glue:text}`la-ba-logit-adjusted:.3f`, closing
 # {glue:text}`la-recovered-fraction:.0%` of the distance to the Bayes ceiling. The table also
 # shows the sign convention at work: the post-hoc correction does the same job, and adding
-# the prior back to the adjusted logits returns the plain-CE behaviour (to within test noise).
+# the prior back to the adjusted logits returns the plain-CE behaviour. With this model that is
+# not an experimental finding but an identity: the head has a free bias per class, so the
+# adjusted loss is plain cross-entropy with the bias renamed $b\to b+\log\pi$, and the two fits
+# land on the same logits up to that shift (claim `la-is-shifted-ce`). To see the two routes
+# differ, drop the bias: with logits $xW$ the prior cannot be absorbed, post-hoc correction of
+# plain CE collapses to a balanced accuracy of {glue:text}`nobias-ba-posthoc:.3f` (the offset
+# $-\log\pi$ overwhelms the small bias-free logits), while adjusted training still learns a
+# useful boundary, ahead by {glue:text}`nobias-la-beats-posthoc:.3f`.
 
 # %% mystnb={"figure": {"caption": "Decision regions on the long-tailed Gaussian task. Plain CE (left) gives the rare class (green, prior 1%) almost no territory; logit-adjusted CE read with raw logits (middle) and the balanced Bayes classifier (right) split the plane by class likelihood. Dots are the training points of the two minority classes.", "name": "fig-class-imbalance-regions"}}
 gx, gy = torch.meshgrid(torch.linspace(-3, 4.5, 200, dtype=D), torch.linspace(-3, 4.5, 200, dtype=D), indexing="xy")
