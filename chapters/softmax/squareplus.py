@@ -32,8 +32,8 @@
 # gives SquarePlus, a smooth, increasing, convex function built from one square root and no
 # exponential. How does it relate to SoftPlus $\log(1+e^x)$, the usual smooth ReLU? Exactly two
 # numbers answer that: SquarePlus lies above SoftPlus everywhere if and only if
-# $b\ge4\log^22\approx1.9218$, and the $b$ that makes the two closest in the uniform norm is
-# $b^\star\approx1.5238$, with maximal error $\approx0.0759$ — attained three times with
+# $b\ge4\log^22\approx$ {glue:text}`dominance-threshold:.4f`, and the $b$ that makes the two closest in the uniform norm is
+# $b^\star\approx$ {glue:text}`minimax-b:.4f`, with maximal error $\approx$ {glue:text}`minimax-error:.4f` — attained three times with
 # alternating signs. This chapter derives both, checks them to the article's printed digits,
 # and repairs the textbook formula, which cancels catastrophically for negative $x$ in float32.
 #
@@ -49,7 +49,7 @@
 # 3. $\min_b\max_x|\mathrm{SP}_b(x)-\mathrm{SoftPlus}(x)|$ is attained at the unique $b^\star$
 #    where the error equioscillates: $\mathrm{SoftPlus}(0)-\mathrm{SP}_{b^\star}(0) =
 #    \max_x\bigl(\mathrm{SP}_{b^\star}(x)-\mathrm{SoftPlus}(x)\bigr)$;
-#    $b^\star=1.5238210325\ldots$, error $0.0759314499\ldots$
+#    $b^\star=$ {glue:text}`minimax-b:.10f`…, error {glue:text}`minimax-error:.10f`…
 # :::
 #
 # SquarePlus was proposed by Barron {cite}`barron2021squareplus8833`; the two exercises and
@@ -153,13 +153,13 @@ ch.claim("convex-and-above-relu",
          bool((g2 > 0).all() and (squareplus(xd, bb) > torch.relu(xd)).all()), equals=True,
          why="exact sign checks on 6001 points", statement="SP'' > 0 and SP > ReLU on the grid")
 
-# %% mystnb={"figure": {"caption": "ReLU, SoftPlus and SquarePlus for four values of $b$. At $b=4\\log^22$ SquarePlus touches SoftPlus at $x=0$ and stays above it; at the minimax $b^\\star$ it crosses SoftPlus and stays within $0.076$ of it everywhere.", "name": "fig-squareplus-functions"}}
+# %% mystnb={"figure": {"caption": "ReLU, SoftPlus and SquarePlus for four values of $b$. At $b=4\\log^22$ SquarePlus touches SoftPlus at $x=0$ and stays above it; at the minimax $b^\\star$ it crosses SoftPlus and stays within its minimax error of it everywhere.", "name": "fig-squareplus-functions"}}
 B_DOM = 4 * math.log(2) ** 2
 xp = torch.linspace(-4, 4, 801, dtype=f64)
 fig, ax = plt.subplots()
 ax.plot(xp, torch.relu(xp), "k-", lw=1, label="ReLU")
 ax.plot(xp, softplus(xp), "k--", label="SoftPlus")
-for bv, lab in [(1.0, "$b=1$"), (1.5238, r"$b=b^\star\approx1.524$"),
+for bv, lab in [(1.0, "$b=1$"), (1.5238, r"$b\approx b^\star$"),
                 (B_DOM, r"$b=4\log^2 2$"), (4.0, "$b=4$")]:
     ax.plot(xp, squareplus(xp, bv), label=f"SquarePlus, {lab}")
 ax.set_xlabel("$x$")
@@ -309,7 +309,7 @@ ch.claim("minimax-b-brute-force", res.x, equals=b_star, atol=1e-7,
 d_star = squareplus(xb, b_star) - sp_xb
 ch.claim("peak-location", x_peak, equals=float(xb[int(d_star.argmax())].abs()), atol=1e-4,
          why="one grid step (1e-4): the root of d_b' against the grid maximiser",
-         statement="the positive error peaks are at x = +-3.5646")
+         statement="the positive error peaks are where d_b'(x) = 0 (root against the grid maximiser)")
 ch.claim("equioscillation", float(d_star.max() + d_star.min()), equals=0.0, atol=1e-9,
          why="grid step 1e-4 misses the smooth peak by <= max|d''| h^2 / 2 ~ 1e-9",
          statement="max d = -min d at b*: three extremes of equal size")
