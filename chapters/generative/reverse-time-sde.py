@@ -78,6 +78,7 @@
 import math
 
 import matplotlib.pyplot as plt
+import mpmath
 import numpy as np
 import sympy as sp
 
@@ -386,7 +387,7 @@ ch.claim("vp-relations-sympy",
 # **Check (simulation).** If {eq}`eq-reverse-time-sde-fg` is right, simulating
 # {eq}`eq-reverse-time-sde-euler` with $f_t=-\beta(t)/2$, $g_t^2=\beta(t)$ from data samples must
 # reproduce the mixture $p_t$ of the kernel. We run $N=$ 20 000 paths with 1000 uniform
-# Euler–Maruyama steps and compare the empirical law with the exact $p_t$ at four times by the
+# Euler–Maruyama steps and compare the empirical law with the exact $p_t$ at three times by the
 # Kolmogorov–Smirnov distance. The threshold is the 99.9% quantile of the KS statistic of $N$
 # exact samples, $1.949/\sqrt N=0.0138$, plus an allowance of $0.001$ for the time step: the
 # Euler–Maruyama variance of this linear SDE is off by a relative $\beta\Delta t/4\le0.005$, which
@@ -396,17 +397,17 @@ ch.claim("vp-relations-sympy",
 grid = time_grid(0.0, 1.0, 1000, "uniform")
 x0 = p0.sample(N, ch.rng)
 _, path = integrate_family(x0[:, 0], grid, p0, vp, lam=1.0, rng=ch.rng, return_path=True)
-check_times = [0.0, 0.1, 0.3, 1.0]
-ks_fwd = {s: ks_distance(path[round(s * 1000)], marginal(p0, vp, s)) for s in check_times}
-ch.claim("forward-sde-max-ks", max(ks_fwd.values()), at_most=KS_999 + 0.001,
+check_times = [0.1, 0.3, 1.0]  # t = 0 would compare exact samples with their own law
+ks_fwd = {s: ks_distance(path[round(s * 1000)], marginal(p0, vp, s)) for s in [0.0, *check_times]}
+ch.claim("forward-sde-max-ks", max(ks_fwd[s] for s in check_times), at_most=KS_999 + 0.001,
          why="99.9% KS quantile 1.949/sqrt(N) for N = 20000, plus 0.001 for the Euler-Maruyama "
              "variance bias (relative beta dt/4 <= 0.005)",
-         statement="Simulated forward SDE reaches the kernel marginals at t = 0, 0.1, 0.3, 1")
+         statement="Simulated forward SDE reaches the kernel marginals at t = 0.1, 0.3, 1")
 
 # %% mystnb={"figure": {"caption": "The forward SDE with $f_t=-\\beta(t)/2$, $g_t^2=\\beta(t)$, simulated from the data (histograms, 20 000 paths) against the exact marginals of the kernel $\\mathcal N(\\bar\\alpha_tx_0,\\bar\\beta_t^2)$ (lines). By $t=1$ the three modes are gone and $p_1$ is close to, but not exactly, $\\mathcal N(0,1)$.", "name": "fig-reverse-time-sde-forward"}}
 fig, axes = plt.subplots(1, 4, figsize=(10, 2.8), sharey=True)
 xs = np.linspace(-4.5, 4.5, 400)
-for ax, s in zip(axes, check_times, strict=True):
+for ax, s in zip(axes, [0.0, *check_times], strict=True):  # t = 0: the data themselves
     ax.hist(path[round(s * 1000)], bins=90, range=(-4.5, 4.5), density=True, color="#56B4E9")
     ax.plot(xs, np.exp(marginal(p0, vp, s).log_prob(xs)), color="#D55E00")
     ax.set_title(f"t = {s}   (KS {ks_fwd[s]:.4f})")
@@ -415,7 +416,7 @@ axes[0].set_ylabel("density")
 plt.show()
 
 # %% [markdown]
-# The largest KS distance over the four times is {glue:text}`forward-sde-max-ks:.4f`.
+# The largest KS distance over the three times is {glue:text}`forward-sde-max-ks:.4f`.
 #
 # ## 5. DDPM is one discretisation of this SDE
 #
@@ -453,8 +454,10 @@ ch.claim("ddpm-step-first-order-sympy",
 # $$
 # -\ln\bar\alpha_i\approx\tfrac12\sum_{j\le i}\beta^{\rm Ho}_j
 # =\Big(\tfrac{Tb_1}{2}-\tfrac{T(b_T-b_1)}{4(T-1)}\Big)t+\tfrac{T^2(b_T-b_1)}{4(T-1)}\,t^2
-# =0.0450\,t+4.980\,t^2 .
+# =c_1\,t+c_2\,t^2 .
 # $$ (eq-reverse-time-sde-ddpm-exponent)
+#
+# With Ho et al.'s numbers, $c_1=$ {glue:text}`ddpm-c1:.4f` and $c_2=$ {glue:text}`ddpm-c2:.3f`.
 #
 # The article keeps $5t^2$. What the first-order form leaves out is bounded: for
 # $0<\beta\le b_T$, $0\le-\ln(1-\beta)-\beta\le\beta^2/(2(1-b_T))$, so $\bar\alpha_i$ lies
@@ -469,29 +472,37 @@ t_i, abar_i, beta_ho = ddpm["t"], ddpm["abar"], ddpm["beta"] ** 2
 S = 0.5 * np.cumsum(beta_ho)
 lin, quad = T * b1 / 2 - T * (bT - b1) / (4 * (T - 1)), T**2 * (bT - b1) / (4 * (T - 1))
 R = np.cumsum(beta_ho**2) / (4 * (1 - bT))
+ch.measured("ddpm-c1", lin, why="arithmetic: the closed form of the series' linear coefficient")
+ch.measured("ddpm-c2", quad, why="arithmetic: the closed form of the series' quadratic coefficient")
 ch.claim("ddpm-exponent-series", np.max(np.abs(S - (lin * t_i + quad * t_i**2))), at_most=1e-13,
          why="float64 cumulative sum of 1000 terms of size <= 0.01: rounding ~1e-15",
-         statement="Eq. (ddpm-exponent): half the sum of beta^Ho is 0.0450 t + 4.980 t^2")
+         statement="Eq. (ddpm-exponent): half the sum of beta^Ho is c1 t + c2 t^2 (closed forms)")
 ch.claim("ddpm-first-order-remainder-ratio",
          np.max(np.abs(abar_i[1:] - np.exp(-S[1:])) / (np.exp(-S[1:]) * -np.expm1(-R[1:]))),
          at_most=1.0, rtol=1e-12,
          why="rigorous bound 0 <= -ln(1-b) - b <= b^2/(2(1-b_T)); float64 rounding ~1e-13 relative",
          statement="abar differs from exp(-S) by at most the second-order remainder")
-ch.claim("ddpm-abar-T", abar_i[-1], equals=0.0063528, atol=5e-8,
-         why="float64 product of 1000 factors; reference rounded to 5 significant digits",
-         statement="DDPM's final signal coefficient (Su's notation)")
+# independent route: the same product in 50-digit arithmetic from the schedule's definition
+mpmath.mp.dps = 50
+abar_T_mp = mpmath.fprod(mpmath.sqrt(1 - (mpmath.mpf(b1) + (mpmath.mpf(bT) - mpmath.mpf(b1)) * j / (T - 1)))
+                         for j in range(T))
+ch.claim("ddpm-abar-T", abar_i[-1], equals=float(abar_T_mp), rtol=2000 * np.finfo(float).eps,
+         why="float64 product of 1000 square roots (and the float64 linspace of the betas): "
+             "relative rounding at most ~2 eps per factor",
+         statement="DDPM's final signal coefficient (Su's notation), against 50-digit arithmetic")
+ch.measured("exp-minus-5", math.exp(-5), why="arithmetic: the article's formula at t = 1")
 err_su = np.abs(abar_i - np.exp(-5 * t_i**2))
 ch.claim("ddpm-vs-exp-5t2-max-error", err_su.max(), at_most=1e-2,
          why="reading the article's '≈' as agreement within 1% of abar_0 = 1",
          statement="DDPM's abar_t is e^{-5t^2} within 0.01")
 
 # %% [markdown]
-# DDPM's $\bar\alpha_{1000}$ is {glue:text}`ddpm-abar-T:.5f` against $e^{-5}=0.00674$. The largest
+# DDPM's $\bar\alpha_{1000}$ is {glue:text}`ddpm-abar-T:.5f` against $e^{-5}=$ {glue:text}`exp-minus-5:.5f`. The largest
 # gap to $e^{-5t^2}$ is {glue:text}`ddpm-vs-exp-5t2-max-error:.1e`; the first-order form
 # {eq}`eq-reverse-time-sde-ddpm-exponent` uses at most a fraction
 # {glue:text}`ddpm-first-order-remainder-ratio:.2f` of its second-order error bound.
 
-# %% mystnb={"figure": {"caption": "Left: DDPM's signal coefficient $\\bar\\alpha_t$ (Su's notation) with the article's $e^{-5t^2}$ and Song et al.'s VP-linear schedule. Right: the differences. Most of the article's error is the dropped linear term; the first-order form $e^{-0.045t-4.980t^2}$ is off only by the second-order remainder (shaded bound).", "name": "fig-reverse-time-sde-ddpm-schedule"}}
+# %% mystnb={"figure": {"caption": "Left: DDPM's signal coefficient $\\bar\\alpha_t$ (Su's notation) with the article's $e^{-5t^2}$ and Song et al.'s VP-linear schedule. Right: the differences. Most of the article's error is the dropped linear term; the first-order form $e^{-c_1t-c_2t^2}$ is off only by the second-order remainder (shaded bound).", "name": "fig-reverse-time-sde-ddpm-schedule"}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2))
 ax1.plot(t_i, abar_i, label="DDPM (T = 1000)")
 ax1.plot(t_i, np.exp(-5 * t_i**2), "--", label=r"$e^{-5t^2}$")
@@ -500,7 +511,7 @@ ax1.set_xlabel("t = i / T")
 ax1.set_ylabel(r"$\bar\alpha_t$")
 ax1.legend()
 ax2.plot(t_i, abar_i - np.exp(-5 * t_i**2), label=r"DDPM $-\,e^{-5t^2}$")
-ax2.plot(t_i, abar_i - np.exp(-S), label=r"DDPM $-\,e^{-0.045t-4.980t^2}$")
+ax2.plot(t_i, abar_i - np.exp(-S), label=rf"DDPM $-\,e^{{-{lin:.3f}t-{quad:.3f}t^2}}$")
 ax2.fill_between(t_i, np.exp(-S) * np.expm1(-R), 0, color="0.8", label="second-order bound")
 ax2.set_xlabel("t = i / T")
 ax2.set_ylabel("difference")
@@ -517,7 +528,7 @@ plt.show()
 # $0.0138$; the mean within 4 standard errors $\sqrt{3.3015/N}$; the variance within 4 standard
 # errors $\sqrt{(\mu_4-\sigma^4)/N}$, with the exact fourth central moment $\mu_4$ of $p_0$.
 # How the time-discretisation error of this sampler falls with the number of steps is
-# measured in the next chapter; at 200 steps it is below these Monte Carlo errors.
+# measured in {ref}`ch-probability-flow-ode`; at 200 steps it is below these Monte Carlo errors.
 #
 # :::{admonition} Code: `integrate_family` (lib/generative/samplers.py, 46 lines)
 # :class: dropdown
@@ -547,7 +558,7 @@ ch.claim("reverse-sde-var", x_gen.var(), equals=var0, atol=4 * se_var,
 # (exact $3.3015$).
 #
 # **Negative control.** The factor in front of the score matters. Halving it — the coefficient
-# the probability-flow ODE of the next chapter uses, but here combined with the full noise
+# the probability-flow ODE of {ref}`ch-probability-flow-ode` uses, but here combined with the full noise
 # $g_t\,dw$ — must fail clearly; we require a KS distance above $0.1$, seven times the 99.9%
 # quantile.
 
@@ -579,7 +590,7 @@ plt.show()
 #
 # * **"DDPM is $\bar\alpha_t=e^{-5t^2}$."** Good to {glue:text}`ddpm-vs-exp-5t2-max-error:.1e`
 #   in $\bar\alpha$, but it is not the continuum limit of DDPM's schedule: that is
-#   $e^{-0.045t-4.980t^2}$ up to a second-order remainder (section 5), and the residual of the
+#   $e^{-c_1t-c_2t^2}$ up to a second-order remainder (section 5), and the residual of the
 #   article's formula is mostly the dropped linear term.
 # * **The boundary conditions $\bar\alpha_1=0$, $\bar\beta_1=1$** hold only approximately
 #   ($\bar\alpha_1=e^{-5.025}=0.0066$ for the VP schedule), as the article concedes. The size of
@@ -615,7 +626,7 @@ ch.claim("reverse-sde-from-n01-ks", ks_distance(x_gen_n01, p0), at_most=KS_999,
 # %% [markdown]
 # $W_1(p_1,\mathcal N(0,1))$ is {glue:text}`prior-mismatch-w1:.4f`, and the sampler started from
 # $\mathcal N(0,1)$ still reaches KS {glue:text}`reverse-sde-from-n01-ks:.4f`: "approximately"
-# is good enough here, but an exact check must start from $p_1$ — the next chapter does.
+# is good enough here, but an exact check must start from $p_1$ — {ref}`ch-probability-flow-ode` does.
 #
 # ## Claims
 
