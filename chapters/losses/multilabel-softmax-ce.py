@@ -458,7 +458,7 @@ def train(loss_fn, steps=EVAL[-1], lr=0.1):
     W = torch.zeros(S, d, C, requires_grad=True)
     b = torch.zeros(S, 1, C, requires_grad=True)
     opt = torch.optim.Adam([W, b], lr=lr)
-    hist = {"at0": [], "tuned": [], "thr": [], "test": []}
+    hist = {"at0": [], "tuned": [], "thr": [], "test": [], "val0": []}
     for step in range(1, steps + 1):
         opt.zero_grad()
         loss_fn(torch.baddbmm(b, X[:, 0], W), Y[:, 0]).sum().backward()  # sum over tasks
@@ -471,11 +471,21 @@ def train(loss_fn, steps=EVAL[-1], lr=0.1):
                 hist["tuned"].append(micro_f1(test, Y[:, 2], thr, start_dim=1))
                 hist["thr"].append(thr)
                 hist["test"].append(test)
+                hist["val0"].append(micro_f1(val, Y[:, 1], 0.0, start_dim=1))
     return {k: torch.stack(v) for k, v in hist.items()}
 
 
 zlpr = train(lambda s, y: multilabel_ce(s, y, reduction="none").mean(-1))
 bce = train(lambda s, y: F.binary_cross_entropy_with_logits(s, y, reduction="none").mean((-2, -1)))
+# the article's baseline: BCE re-weighted per label, pos_weight = (negatives/positives)^alpha, with
+# alpha tuned on the validation rows (F1 at threshold 0) -- "finely re-weighted" BCE
+ratio = (n_rows - Y[:, 0].sum(1, keepdim=True)) / Y[:, 0].sum(1, keepdim=True).clamp_min(1)
+ALPHAS = [0.25, 0.5, 0.75, 1.0]
+wbce = {a: train(lambda s, y, a=a: F.binary_cross_entropy_with_logits(
+    s, y, pos_weight=ratio**a, reduction="none").mean((-2, -1))) for a in ALPHAS}
+alpha_best = max(ALPHAS, key=lambda a: float(wbce[a]["val0"][-1].mean()))
+wbce_best = wbce[alpha_best]
+ch.measured("wbce-alpha", alpha_best, why="selected on validation rows (a hyperparameter, not a result)")
 ch.measured("positive-rate", float(Y.mean()), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
 
 
@@ -512,12 +522,26 @@ ch.claim("early-gap-in-se", float((gap_early / se_early).min()), at_least=5.0,
 ch.claim("final-gap-mean", float(gap_final.mean()), at_least=-3 * float(se_final.pow(2).mean().sqrt() / math.sqrt(S)),
          why="not worse than 3 standard errors of the task-averaged difference (paired bootstrap)",
          statement="after 300 steps ZLPR at threshold 0 matches BCE at its tuned threshold")
-ch.claim("bce-tuned-threshold", float(bce["thr"][last].mean()), at_most=0.0,
-         why="the sign is the claim: BCE's best threshold is below 0, i.e. sigma < 0.5",
-         statement="BCE needs a threshold well below 0 on this imbalanced task")
+gap_w = wbce_best["at0"][last] - zlpr["at0"][last]  # per task
+se_w = se_of_f1_gap(wbce_best["test"][last], zero, zlpr["test"][last], zero, Y[:, 2])
+se_w_mean = float(se_w.pow(2).mean().sqrt() / math.sqrt(S))
+ch.claim("reweighted-bce-ahead-z", float(gap_w.mean()) / se_w_mean, at_least=3.0,
+         why="3 paired-bootstrap standard errors of the task-averaged difference",
+         statement="BCE with a validation-tuned per-label weight is slightly ahead of ZLPR, both at threshold 0")
+gap_1 = zlpr["at0"][last] - wbce[1.0]["at0"][last]
+se_1 = se_of_f1_gap(zlpr["test"][last], zero, wbce[1.0]["test"][last], zero, Y[:, 2])
+ch.claim("untuned-weight-behind-z", float((gap_1 / se_1).min()), at_least=5.0,
+         why="5 paired-bootstrap standard errors, worst task",
+         statement="with the untuned inverse-frequency weight (alpha = 1) BCE at threshold 0 is far behind ZLPR")
+ch.measured("wbce-gain", float(gap_w.mean()), why="descriptive: the difference the claim above tests")
+ch.measured("wbce-gain-se", se_w_mean, why="its paired-bootstrap standard error")
+ch.claim("bce-tuned-threshold", float(bce["thr"][last].max()), at_most=-0.5,
+         why="'well below 0' made concrete: below -0.5 (sigma < 0.38) on every task; exact comparison",
+         statement="BCE needs a threshold well below 0 on this imbalanced task (every task)")
 # descriptive numbers for the text (the claims above carry the comparisons)
 for key, hist, col in (("zlpr-at0", zlpr, "at0"), ("zlpr-tuned", zlpr, "tuned"),
-                       ("bce-at0", bce, "at0"), ("bce-tuned", bce, "tuned")):
+                       ("bce-at0", bce, "at0"), ("bce-tuned", bce, "tuned"),
+                       ("wbce-at0", wbce_best, "at0")):
     ch.measured(f"f1-{key}-100", float(hist[col][i100].mean()), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
     ch.measured(f"f1-{key}-final", float(hist[col][last].mean()), why="descriptive: quoted in the text; the comparison it illustrates is checked by the claims")
 
@@ -542,9 +566,17 @@ plt.show()
 # and BCE at its tuned threshold (on average {glue:text}`bce-tuned-threshold:.2f` in logit
 # units) {glue:text}`f1-bce-tuned-final:.3f`. The fixed threshold is a good default, not an
 # optimum: tuning it helps the softmax-CE too ({glue:text}`f1-zlpr-tuned-final:.3f`), since at
-# this point of training its scores have not yet separated around 0. The article claims no
-# more than this — results comparable to carefully re-weighted BCE without the tuning — and
-# reports no numbers of its own.
+# this point of training its scores have not yet separated around 0.
+#
+# The article's own comparison is with *carefully re-weighted* BCE, not plain BCE. We give BCE
+# that chance: a per-label positive weight $(\#\text{neg}/\#\text{pos})^\alpha$ with $\alpha$
+# chosen on the validation rows (here $\alpha=$ {glue:text}`wbce-alpha:g`). Read at threshold 0
+# it reaches {glue:text}`f1-wbce-at0-final:.3f`, ahead of the multi-label softmax-CE by
+# {glue:text}`wbce-gain:.3f` ± {glue:text}`wbce-gain-se:.3f` — a small but real edge, bought
+# by tuning $\alpha$; with the natural untuned choice $\alpha=1$ (full inverse frequency) BCE
+# overshoots and falls far behind at threshold 0. So "comparable to finely re-weighted BCE"
+# holds in the sense that the gap is a few hundredths of F1 with nothing to tune; on this task
+# the tuned re-weighting is slightly better. The article reports no numbers of its own.
 #
 # ## 6. Where the article is imprecise
 #
