@@ -3,3 +3,7 @@
 One module per chapter topic; every public name is re-exported here, so
 ``from lib.geometry import whitening_fit`` works (contract: shared/contracts/geometry.md).
 """
+from .geodesic import *  # noqa: F401,F403
+from .hubness import *  # noqa: F401,F403
+from .lowrank import *  # noqa: F401,F403
+from .whitening import *  # noqa: F401,F403
