@@ -121,13 +121,14 @@ ch.claim("info-nce-matches-cross-entropy", float((g_lib - g_torch).abs().max()),
 #
 # ## 2. Why $\xi$ becomes small — sooner with small batches
 #
-# Positives are easy: in training the positive's score soon exceeds the negatives' by a wide
-# margin, and $\xi$ shrinks. With cosine scores at temperature $\tau$ the scores are bounded by
-# $1/\tau$, so the margin stops growing but the loss never reaches zero, and training continues
-# with a loss close to $0^+$. Adaptive optimisers such as Adam divide the gradient by a running
-# estimate of its own size, so even a tiny gradient moves the parameters by a step of order the
-# learning rate — whatever direction rounding gives it. The batch size enters through the number
-# of negatives: at a fixed margin, $\xi$ is a sum of $K-1$ terms. For negatives with scores drawn
+# Once a model separates an anchor's positive from its negatives, every term of $\xi$ is an
+# exponentially small number, and $\xi$ itself heads for zero. It cannot get there: cosine scores
+# divided by a temperature $\tau$ live in $[-1/\tau,1/\tau]$, so the best possible gap is
+# $2/\tau$ and the loss levels off at a small positive value instead of vanishing. Training does
+# not stop there, because an optimiser of Adam's kind rescales each coordinate of the gradient by
+# its recent root-mean-square: a gradient of size $10^{-9}$ produces a step as large as one of
+# size 1. The direction of that step is then only as good as the few significant digits that
+# survived in the tiny gradient. The batch size enters through the number of negatives: at a fixed margin, $\xi$ is a sum of $K-1$ terms. For negatives with scores drawn
 # from $\mathcal N(0,\sigma^2)$ and a positive at score $g$ (the "gap"),
 #
 # $$
@@ -298,10 +299,25 @@ plt.show()
 # $$ (eq-flatnce-primitive)
 #
 # which is cross-entropy with the positive removed from the log-sum-exp. It is unbounded below
-# and negative once the positive dominates; that is expected. Cross-entropy only asks the
-# positive to beat the negatives; {eq}`eq-flatnce-primitive` keeps pushing the positive's score
-# up and the negatives' down even after they are separated.
-#
+# and negative once the positive dominates; that is expected. The article reads the difference as
+# "relative" against "absolute": cross-entropy asks the positive only to *beat* the negatives,
+# while {eq}`eq-flatnce-primitive` keeps pushing the positive's score up and the negatives' down
+# in absolute terms. That reading does not survive a look at the formula: $\log\xi$, like
+# $\log(1+\xi)$, depends on the scores only through the differences $s_i-s_t$ — add a constant to
+# every score and neither loss changes — and per sample the two gradients are parallel
+# (section 5). What differs is only the *size* of the gradient: $\nabla\log\xi$ is
+# $(1+\xi)/\xi$ times $\nabla\log(1+\xi)$, so it does not fade as the positive pulls away.
+
+# %%
+shifted = S8 + 7.5  # every score raised by the same amount
+ch.claim("erratum-flatnce-relative", float((flatnce(shifted, T8, reduction="none")
+                                          - flatnce(S8, T8, reduction="none")).abs().max()),
+         at_most=64 * EPS, why="float64 rounding of log-sum-exps of O(10) numbers",
+         statement="FlatNCE is invariant to a common shift of the scores: it is as 'relative' as InfoNCE",
+         erratum="the article explains FlatNCE as optimising scores in absolute terms where "
+                 "cross-entropy is relative (section on FlatNCE); both depend only on s_i - s_t")
+
+# %% [markdown]
 # ```{literalinclude} /lib/losses/nce.py
 # :pyobject: flatnce
 # ```
