@@ -312,6 +312,15 @@ def _exec_seconds(app, docname):
     return data.get("runtime") if data else None
 
 
+def _tags_html(c: dict) -> str:
+    tags = []
+    if c.get("erratum"):
+        tags.append("<span class='claim-tag tag-erratum'>erratum</span>")
+    if c.get("stored"):
+        tags.append("<span class='claim-tag tag-stored'>stored data</span>")
+    return (" " + " ".join(tags)) if tags else ""
+
+
 # --------------------------------------------------------------------------- data records
 DATA_FILES = ("claims.json", "source-numbers.json", "errata.json")
 
@@ -347,6 +356,7 @@ def data_records(app) -> dict[str, list[dict]]:
                     "relation": c.get("relation"), "reference": _num(c.get("reference")),
                     "rtol": c.get("rtol"), "atol": c.get("atol"),
                     "passed": bool(c.get("passed")), "erratum": bool(c.get("erratum", False)),
+                    "stored": bool(c.get("stored", False)),
                 })
                 if c.get("erratum"):
                     errata.append({
@@ -477,7 +487,7 @@ def ledger_html(app, fromdocname) -> str:
                 ok = c.get("passed")
                 out.append(
                     f"<tr class='{'claim-pass' if ok else 'claim-fail'}'>"
-                    f"<td><code>{e(c['name'])}</code><br><span class='claim-statement'>"
+                    f"<td><code>{e(c['name'])}</code>{_tags_html(c)}<br><span class='claim-statement'>"
                     f"{e(c.get('statement', ''))}</span></td><td>{e(c['value_text'])}</td>"
                     f"<td>{e(c['reference_text'])}</td><td>{e(c['tolerance_text'])}</td>"
                     f"<td>{e(c.get('why', ''))}</td><td>{'✓' if ok else '✗ FAIL'}</td></tr>"

@@ -48,6 +48,7 @@ class Claim:
     passed: bool
     erratum: bool = False  # the claim demonstrates that the article is wrong or imprecise
     article_says: str = ""  # for an erratum: what the article states (with its section)
+    stored: bool = False  # the value is read from data/ (computed offline), not re-computed live
 
     def reference_text(self) -> str:
         """The reference as applied (shortest exact repr, not a rounded display)."""
@@ -211,6 +212,7 @@ class Chapter:
         why: str,
         statement: str = "",
         erratum: str | None = None,
+        stored: bool = False,
     ):
         """Check ``value`` against a reference or bound, glue it as ``name``, record it.
 
@@ -220,6 +222,8 @@ class Chapter:
         (cite its section); such a claim must be one that would fail if the article were
         right. Returns ``value`` as a Python number (a ``float``/``int`` subclass; booleans
         come back as 0/1) that displays as a one-line check mark when it ends a notebook cell.
+        ``stored=True`` marks a claim whose value is read from ``data/`` (computed offline, with
+        provenance) rather than computed when the chapter runs; the ledger labels it so.
         """
         if erratum is not None and not str(erratum).strip():
             raise ValueError("erratum= must state what the article says (or be omitted)")
@@ -237,7 +241,7 @@ class Chapter:
         )
         v = _scalar(value, "value")
         c = Claim(self.slug, name, statement or name, v, relation, ref, rtol, atol, why, passed,
-                  erratum is not None, erratum or "")
+                  erratum is not None, erratum or "", bool(stored))
         self.claims.append(c)
         if not passed:
             raise AssertionError(
@@ -419,6 +423,17 @@ def claims_text(claims: list[Claim]) -> str:
     return "\n".join(rows)
 
 
+def _tags_html(c) -> str:
+    """Small labels after a claim's name: erratum, stored data."""
+    get = (lambda k: c.get(k)) if isinstance(c, dict) else (lambda k: getattr(c, k, False))
+    tags = []
+    if get("erratum"):
+        tags.append("<span class='claim-tag tag-erratum'>erratum</span>")
+    if get("stored"):
+        tags.append("<span class='claim-tag tag-stored'>stored data</span>")
+    return (" " + " ".join(tags)) if tags else ""
+
+
 def claims_html(claims: list[Claim]) -> str:
     e = html.escape
     head = (
@@ -428,7 +443,7 @@ def claims_html(claims: list[Claim]) -> str:
     )
     body = "".join(
         f"<tr class='{'claim-pass' if c.passed else 'claim-fail'}'>"
-        f"<td><code>{e(c.name)}</code><br><span class='claim-statement'>{e(c.statement)}</span></td>"
+        f"<td><code>{e(c.name)}</code>{_tags_html(c)}<br><span class='claim-statement'>{e(c.statement)}</span></td>"
         f"<td>{e(_fmt(c.value))}</td><td>{e(c.reference_text())}</td>"
         f"<td>{e(c.tolerance_text())}</td><td>{e(c.why)}</td>"
         f"<td>{'✓' if c.passed else '✗ FAIL'}</td></tr>"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib.book import CLAIMS_MIME, Chapter, check
+from lib.book import CLAIMS_MIME, Chapter, check, claims_html
 
 
 @pytest.fixture
@@ -172,3 +172,11 @@ def test_measured_erratum_and_source_numbers():
         ch.source_number("3", where="§1", fate="maybe")
     with pytest.raises(ValueError, match="erratum"):
         ch.claim("e", 1.0, equals=1.0, why="w", erratum=" ")
+
+
+def test_stored_and_erratum_tags():
+    ch = Chapter("t-tags", glue=False)
+    c = ch.claim("s", 1.0, equals=1.0, why="exact", stored=True).claim
+    assert c.stored and not c.erratum
+    html_out = claims_html(ch.claims)
+    assert "stored data" in html_out
