@@ -147,7 +147,7 @@ ch.claim("acc-endpoints-wrong", float(accuracy(0.0) + accuracy(0.25)), equals=4 
 
 # %% [markdown]
 # The paper's numbers are reproduced: cross-entropy picks $b\approx$
-# {glue:text}`grid-ce-argmin:.5f`, the hinge loss is flat at its minimum
+# {glue:text}`ce-optimum-k1:.5f`, the hinge loss is flat at its minimum
 # {glue:text}`grid-hinge-min:.2f` on $[\tfrac34,1]$, and neither lands in $(0,\tfrac14)$.
 # (A grid `argmin` would return only the left end of the hinge's interval; we collect all grid
 # points within $10^{-12}$ of the minimum.)
