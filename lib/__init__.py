@@ -7,7 +7,8 @@ the order the chapters use them —
   (Transformers & attention, RoPE included), ``generative`` (Generative models),
   ``optimization``, ``geometry``, ``numbertheory``, ``recipes`` (the later parts);
 * shared by every part: ``book`` (the chapter runtime: seeding, claims, measured values,
-  source numbers, result tables), ``plotting`` (figure style), ``stats`` (standard errors,
+  source numbers) with its rendering in ``display`` (claims tables, result tables),
+  ``plotting`` (figure style), ``stats`` (standard errors,
   paired bootstrap, t-tests), ``metrics`` (F1, balanced accuracy, ECE, Spearman) and
   ``checks`` (the one argument-checking dialect).
 
