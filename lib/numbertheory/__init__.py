@@ -2,3 +2,4 @@
 
 Every public name is re-exported here: ``from lib.numbertheory import ec_add``.
 """
+from .rational_points import *  # noqa: F401,F403
