@@ -32,6 +32,8 @@ from docutils.parsers.rst import Directive
 from sphinx import addnodes
 from sphinx.util import logging
 
+from lib.display import _tags_html  # one rendering of the claim labels (book and ledger)
+
 logger = logging.getLogger(__name__)
 
 CLAIMS_MIME = "application/vnd.kexue.claims+json"
@@ -310,15 +312,6 @@ def _exec_seconds(app, docname):
     except Exception:  # noqa: BLE001 - optional information
         data = None
     return data.get("runtime") if data else None
-
-
-def _tags_html(c: dict) -> str:
-    tags = []
-    if c.get("erratum"):
-        tags.append("<span class='claim-tag tag-erratum'>erratum</span>")
-    if c.get("stored"):
-        tags.append("<span class='claim-tag tag-stored'>stored data</span>")
-    return (" " + " ".join(tags)) if tags else ""
 
 
 # --------------------------------------------------------------------------- data records
