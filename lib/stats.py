@@ -6,6 +6,7 @@ torch), reducing along ``dim`` (default: the last dimension, i.e. the samples).
 
 * :func:`mean_se` — sample mean and its standard error ``s/sqrt(n)``;
 * :func:`z_score` — a mean divided by its standard error (paired: pass the differences);
+* :func:`diff_z` — the difference of two independent means in units of its standard error;
 * :func:`paired_t` — the paired t-statistic with its degrees of freedom and two-sided p-value
   (SciPy's ``ttest_rel``, so the p-value comes from the t distribution, not a normal guess);
 * :func:`bootstrap` / :func:`bootstrap_se` — a paired bootstrap over the rows of one or more
@@ -29,6 +30,7 @@ from lib import checks
 __all__ = [
     "mean_se",
     "z_score",
+    "diff_z",
     "paired_t",
     "bootstrap",
     "bootstrap_se",
@@ -68,6 +70,18 @@ def z_score(x, dim: int = -1):
     """
     m, se = mean_se(x, dim)
     return m / se
+
+
+def diff_z(a, b=None, dim: int = -1) -> tuple[float, float]:
+    """``(difference of means, z)`` for two independent samples ``a`` and ``b``:
+    ``z = (mean a - mean b) / sqrt(se_a^2 + se_b^2)``. With ``b=None``, ``a`` holds paired
+    differences and this is ``(mean a, z_score(a))``. Returns Python floats (1-D input).
+    """
+    if b is None:
+        m, se = mean_se(a, dim)
+        return float(m), float(m / se)
+    (ma, sa), (mb, sb) = mean_se(a, dim), mean_se(b, dim)
+    return float(ma - mb), float((ma - mb) / math.hypot(float(sa), float(sb)))
 
 
 def paired_t(a, b) -> dict:

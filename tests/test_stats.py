@@ -73,3 +73,13 @@ def test_proportion_se_and_tolerance():
     assert "6e-05" in why  # two-sided normal tail at 4 sigma: 6.3e-5
     with pytest.raises(ValueError, match="sigmas"):
         stats.mc_tolerance(0.01, sigmas=0)
+
+
+def test_diff_z_independent_and_paired():
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    b = np.array([0.0, 1.0, 1.0, 2.0])
+    d, z = stats.diff_z(a, b)
+    sa, sb = a.std(ddof=1) / 2, b.std(ddof=1) / 2
+    assert d == pytest.approx(2.5 - 1.0) and z == pytest.approx(1.5 / math.hypot(sa, sb))
+    d2, z2 = stats.diff_z(a - b)
+    assert d2 == pytest.approx(1.5) and z2 == pytest.approx(stats.z_score(a - b))

@@ -8,7 +8,9 @@ Every public name is re-exported here (contract: shared/contracts/generative.md)
 ``from lib.generative import GaussianMixture``.
 """
 
+from .ddpm import *  # noqa: F401,F403
 from .distances import *  # noqa: F401,F403
+from .ign import *  # noqa: F401,F403
 from .marginals import *  # noqa: F401,F403
 from .mixture import *  # noqa: F401,F403
 from .samplers import *  # noqa: F401,F403
