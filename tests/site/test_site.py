@@ -183,7 +183,7 @@ def test_data_files_agree_with_the_ledger(page, base_url, site):
         assert by_name[(r["chapter"], r["claim"])]["erratum"] and r["article_says"]
     assert sum(c["erratum"] for c in claims) == len(data["errata.json"])
     for name in ("source-numbers", "errata"):
-        assert open_page(page, f"{base_url}/pages/{name}.html") == "ok"
+        open_page(page, f"{base_url}/pages/{name}.html")  # no formulas there: MathJax not loaded
         assert page.locator("p.ledger-total").count() == 1
         assert page.locator("tr.claim-fail").count() == 0
         assert_local_only(page, base_url)
