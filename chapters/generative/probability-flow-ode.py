@@ -608,6 +608,18 @@ plt.show()
 # * **The Dirac-delta expansion** {eq}`eq-probability-flow-ode-delta` is heuristic as written;
 #   the weak-form check of section 1 confirms it for a smooth test function to $O(\Delta t^2)$.
 #
+# ## The article's numbers
+#
+# Read for every numeral, the article prints no numerical result: it is a derivation, and its
+# only numbers are the indices and constants of its formulas ($\sigma_t=0$ for the ODE, the
+# factor $\tfrac12$ of the score term), both derived and checked symbolically above. There is
+# therefore nothing to reproduce or contradict beyond the identities themselves.
+
+# %%
+ch.source_number("0", value=0.0, where="the ODE as the sigma_t = 0 member of the family",
+                 fate="out of scope", reason="a choice that defines the ODE, not a result")
+
+# %% [markdown]
 # ## Claims
 
 # %%

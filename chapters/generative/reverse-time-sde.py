@@ -628,6 +628,24 @@ ch.claim("reverse-sde-from-n01-ks", ks_distance(x_gen_n01, p0), at_most=KS_999,
 # $\mathcal N(0,1)$ still reaches KS {glue:text}`reverse-sde-from-n01-ks:.4f`: "approximately"
 # is good enough here, but an exact check must start from $p_1$ — {ref}`ch-probability-flow-ode` does.
 #
+# ## The article's numbers
+#
+# The article is a derivation and prints few numbers; reading its text for every numeral gives
+# the DDPM schedule it quotes from the previous article of the series, $\bar\alpha_t=e^{-5t^2}$
+# with $e^{-5}\approx0$ at $t=1$ (checked in section 5, where it is good to
+# {glue:text}`ddpm-vs-exp-5t2-max-error:.1e` but is not DDPM's continuum limit), and the
+# correspondence $\Delta t=0.001\leftrightarrow T=1000$, $\Delta t=0.01\leftrightarrow T=100$,
+# which is a definition.
+
+# %%
+ch.source_number("e^{-5t^2}", value=5.0, where="designing the SDE from its kernel (DDPM's schedule)",
+                 fate="reproduced", claim="ddpm-vs-exp-5t2-max-error")
+ch.source_number("T=1000", value=1000.0, where="from discrete to continuous time (Delta t = 0.001)",
+                 fate="out of scope", reason="a definition of the time step, not a result")
+ch.source_number("T=100", value=100.0, where="from discrete to continuous time (Delta t = 0.01)",
+                 fate="out of scope", reason="a definition of the time step, not a result")
+
+# %% [markdown]
 # ## Claims
 
 # %%
