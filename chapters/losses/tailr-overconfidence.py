@@ -174,9 +174,9 @@ ch.claim("grad-is-weighted-ce", worst, at_most=16 * EPS,
 
 # %% [markdown]
 # The largest discrepancy is {glue:text}`grad-is-weighted-ce:.1e`. At $\gamma=0.5$ the weight is
-# $2p/(1+p)$, which is $0.002, 0.182, 0.667, 0.947$ to three decimals at
-# $p=10^{-3},0.1,0.5,0.9$ — the target a model finds implausible is damped 500-fold, a confident
-# one keeps 95 % of its weight.
+# $2p/(1+p)$: a target the model gives probability $10^{-3}$ keeps only
+# {glue:text}`w-p001:.3f` of its cross-entropy weight, while a confident one at $p=0.9$ keeps
+# {glue:text}`w-p09:.0%`.
 
 # %%
 p4 = [1e-3, 0.1, 0.5, 0.9]
@@ -186,6 +186,8 @@ closed_half = 2 * p4t / (1 + p4t)  # w_gamma = p / (gamma + (1 - gamma) p) at ga
 ch.claim("weights-gamma-half", float(((w4 - closed_half) / closed_half).abs().max()), at_most=1e-13,
          why="the library works in log space; float64 rounding of a few operations",
          statement="w_0.5(p) = 2p/(1+p) at p = 1e-3, 0.1, 0.5, 0.9")
+ch.measured("w-p001", float(w4[0]), why="descriptive: the closed form is checked by the claim above")
+ch.measured("w-p09", float(w4[3]), why="descriptive: the closed form is checked by the claim above")
 ch.claim("weight-low-p", float(w4[0]), equals=2e-3 / 1.001, rtol=1e-14,
          why="float64 evaluation of 2p/(1+p)", statement="w_0.5(1e-3) = 2e-3/1.001")
 
