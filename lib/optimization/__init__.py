@@ -5,5 +5,6 @@ One module per chapter topic; every public name is re-exported here, so
 """
 
 from .exponentiated import *  # noqa: F401,F403
+from .noise_penalty import *  # noqa: F401,F403
 from .simsiam import *  # noqa: F401,F403
 from .zeroth_order import *  # noqa: F401,F403
