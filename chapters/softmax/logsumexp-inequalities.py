@@ -144,6 +144,11 @@ for k in ["max_lt_lse", "lse_le_max_log_n", "tau_upper"]:
     ch.claim(f"worst-slack-{k}", worst[k], at_least=0.0, atol=TOL,
              why="float64 rounding, amplified at most ~100x; 10^4 random cases",
              statement=f"{k}: holds in all 10^4 random cases")
+for printed, where, claim in [
+        ("log n", "lse(x) <= x_max + log n: error to max at most log n", "lse_le_max_log_n"),
+        ("τ log n", "x_max < τ lse(x/τ) <= x_max + τ log n", "tau_upper"),
+        ("0", "the error tends to 0 as τ -> 0 (squeezed by τ log n)", "tau_upper")]:
+    ch.source_number(printed, where=f"§Basic bounds: {where}", fate="reproduced", claim=f"worst-slack-{claim}")
 
 # %% [markdown]
 # The worst normalised slack of the upper bound {eq}`eq-lse-basic` over the $10^4$ cases is
@@ -200,6 +205,8 @@ ch.claim("worst-slack-mean", worst["mean_bound"], at_least=0.0, atol=TOL,
 ch.claim("mean-tight-constant", torch.logsumexp(c, 0) - (c.mean() + math.log(7)), equals=0.0,
          atol=16 * EPS, why="a few ulp of numbers of size ~5",
          statement="the mean bound is attained by a constant vector")
+ch.source_number("log n", where="§Average bounds: lse(x) >= mean(x) + log n", fate="reproduced",
+                 claim="worst-slack-mean")
 
 # %% [markdown]
 # ## 3. Lower bounds from any probability vector
@@ -300,6 +307,20 @@ for k in ["holder_bound", "gibbs_bound"]:
     ch.claim(f"worst-slack-{k}", worst[k], at_least=0.0, atol=TOL,
              why="float64 rounding, amplified at most ~100x by 1/(t-1)",
              statement=f"{k}: holds in all 10^4 random cases")
+# the t = 2 (Cauchy-Schwarz) bound spelt out directly, not through lse_weighted_lower_bound
+rng_cs = np.random.default_rng([9070, 2])  # own stream: the draws above keep their values
+x_cs = torch.tensor(rng_cs.normal(size=(2000, 6)) * 3, dtype=f64)
+p_cs = torch.tensor(rng_cs.dirichlet(np.ones(6), size=2000), dtype=f64)
+cs_slack = torch.logsumexp(x_cs, -1) - (p_cs * x_cs).sum(-1) + torch.log((p_cs**2).sum(-1))
+ch.claim("cauchy-t2-bound", float(cs_slack.min()), at_least=0.0, atol=1e-13,
+         why="float64 rounding of O(10) terms (~100 ulp)", statement="lse(x) >= sum p x - log sum p^2 on 2000 random (x, p), n = 6")
+for printed, value, where, claim in [
+        ("2", 2.0, "Cauchy–Schwarz form, lse(x) >= sum p x - log sum p^2", "cauchy-t2-bound"),
+        ("1/(t-1)", None, "Hölder form, coefficient of log sum p^t", "worst-slack-holder_bound"),
+        ("t > 1", 1.0, "range of the Hölder exponent", "worst-slack-holder_bound"),
+        ("t -> 1", 1.0, "the limit gives the entropy term -sum p log p", "renyi-limit-derivative-sympy"),
+        ("0", 0.0, "the entropy form is KL(p || softmax x) >= 0", "worst-slack-gibbs_bound")]:
+    ch.source_number(printed, value=value, where=f"§Average bounds: {where}", fate="reproduced", claim=claim)
 
 # %% [markdown]
 # The figure fixes one $x$ and shows the lower bound as a function of $t$, for the softmax
@@ -431,12 +452,20 @@ ch.claim("ce-smooth-max-gap-max", float(sm_gap.max()), at_most=math.log(10), ato
          why="exact bound Eq. (eq-lse-basic) with n = 10; float64 rounding",
          statement="CE - max(0, max_i (s_i - s_t)) <= log 10 on all 500 rows")
 
+# %% [markdown]
+# ## 7. Where "strictly greater" fails: one entry, and floating point
+#
+# The article states $\max_i x_i < \mathrm{lse}(x)$ with no condition on $n$; for $n=1$ the two
+# sides are equal.
+
+# %%
+ch.claim("strict-fails-n1", sp.simplify(sp.log(sp.exp(x1)) - x1) == 0, equals=True,
+         erratum="The article states x_max < logsumexp(x) for any x = (x_1, ..., x_n) "
+         "(§Basic bounds); it fails for n = 1", why="exact symbolic (x1 real)", statement="for n = 1, lse(x) = x_max exactly: the strict inequality needs n >= 2")
+
 
 # %% [markdown]
-# ## 7. Where the article is imprecise: "strictly greater" in floating point
-#
-# The article states $\max_i x_i < \mathrm{lse}(x)$. In exact arithmetic this needs $n\ge2$ (for
-# $n=1$ the two sides are equal). In floating point the strict inequality fails far more often:
+# In floating point the strict inequality fails far more often:
 # once every other entry is more than about $\log(2/\varepsilon)$ below the maximum, the sum
 # $1+\sum_{i\ne i^*}e^{x_i-m}$ in {eq}`eq-lse-shift` rounds to exactly $1$ and lse *equals* the
 # maximum. We find the smallest such gap by bisection for float64 and float32:
@@ -480,7 +509,11 @@ ch.claim("shifted-finite", smooth_max(torch.tensor([710.0, 0.0], dtype=f64)), eq
 # So in float64 the "strict" left inequality holds only while some other entry lies within
 # {glue:text}`strict-fails-float64-gap:.2f` of the maximum (float32:
 # {glue:text}`strict-fails-float32-gap:.2f`); past that, code must expect equality. The book's
-# tests therefore assert $\mathrm{lse}(x) - \max x \ge 0$, never $>0$.
+# tests therefore assert $\mathrm{lse}(x) - \max x \ge 0$, never $>0$ (the article reasons in
+# exact arithmetic, so only $n=1$ counts against it). **The article's numbers:** it runs no
+# experiment; we listed every number in its stated results ($\log n$, $\tau\log n$, the limit
+# $0$, the exponent $2$, $\frac{1}{t-1}$, $t>1$, $t\to1$, $\mathrm{KL}\ge0$), all reproduced
+# above; numbers inside its proofs ($\varepsilon\in(0,1)$, $t\in[0,1]$) are inputs, not listed.
 #
 # ## Claims
 

@@ -113,6 +113,8 @@ X4 = torch.tensor([3.0, 2.0, 1.0, 4.0], dtype=f64)
 # %%
 ch.claim("hard-top2-example", bool(torch.equal(topk_mask(X4, 2), torch.tensor([1.0, 0, 0, 1], dtype=f64))),
          equals=True, why="exact", statement="T_2([3, 2, 1, 4]) = [1, 0, 0, 1]")
+ch.source_number("[1,0,0,1]", where="§Problem statement: worked example T_2([3,2,1,4])", fate="reproduced",
+                 claim="hard-top2-example")
 
 # %% [markdown]
 # ## 2. Iterative constructions, and why they fail
@@ -124,12 +126,14 @@ ch.claim("hard-top2-example", bool(torch.equal(topk_mask(X4, 2), torch.tensor([1
 # in $[0,1]$ or that it is monotone. In fact both fail, on small examples:
 
 # %%
+SU_ERRATUM = ("The article reports that its 2019 iteration shows no problem in tests and only says that "
+              "range [0,1] and monotonicity are hard to prove (§As a gradient)")
 su_over = soft_k_max_iterative(torch.tensor([2.0, 0.0, 0.0], dtype=f64), 2)
 su_rev = soft_k_max_iterative(torch.tensor([4.0, 3.0, 0.0], dtype=f64), 2)
-ch.claim("su-iter-above-one", su_over.max(), at_least=1.1,
+ch.claim("su-iter-above-one", su_over.max(), at_least=1.1, erratum=SU_ERRATUM,
          why="a violation of the range must exceed rounding (1e-16) by far",
          statement="Su's iteration at x = [2, 0, 0], k = 2 has an entry above 1")
-ch.claim("su-iter-order-reversed", su_rev[1] - su_rev[0], at_least=1e-3,
+ch.claim("su-iter-order-reversed", su_rev[1] - su_rev[0], at_least=1e-3, erratum=SU_ERRATUM,
          why="an order reversal far above rounding",
          statement="Su's iteration at x = [4, 3, 0], k = 2 ranks x_2 above x_1")
 ch.claim("su-iter-limit", (soft_k_max_iterative(X4 / 0.05, 2) - topk_mask(X4, 2)).abs().max(),
@@ -171,6 +175,9 @@ p2 = [p + w * e / s2 for p, w, e in zip(p1, w2, e3, strict=True)]
 lim = [sp.limit(sp.simplify(q), t_s, 0) for q in p2]
 ch.claim("weighted-limit-sympy", lim == [sp.Rational(3, 2), sp.Rational(1, 2), 0], equals=True,
          why="exact symbolic limit", statement="Eq. (eq-smooth-topk-weighted-limit) for x = (2, 1, 0)")
+for printed, what in (("1.5", "largest entry"), ("0.5", "runner-up"), ("0", "all other entries")):
+    ch.source_number(printed, where=f"§Iterative construction: weighted-softmax iteration, k = 2, τ -> 0+, {what}",
+                     fate="reproduced", claim="weighted-limit-sympy")
 
 target = torch.tensor([0.5, 0.0, 0.0, 1.5], dtype=f64)
 w01 = weighted_softmax_topk(X4 / 0.1, 2)
@@ -300,6 +307,8 @@ ch.claim("grad-vs-closed-form", (grad_topk(xg, 4) - closed).abs().max(), at_most
 ch.claim("grad-k1-softmax", (grad_topk(xg, 1) - torch.softmax(xg, -1)).abs().max(),
          at_most=1e-14, why="exp of log-ratios of size <= ~10: relative error ~10 eps",
          statement="GradTopK with k = 1 is softmax")
+ch.source_number("ST_1", value=1.0, where="§As a gradient: GradTopK at k = 1 is softmax", fate="reproduced",
+                 claim="grad-k1-softmax")
 
 y = sp.symbols("y1:6", positive=True)
 e_k = lambda vals, k: sum(sp.prod(c) for c in itertools.combinations(vals, k))
@@ -310,6 +319,8 @@ mono_ok = sp.expand(zk_i(0, 3) - zk_i(1, 3) - (y[0] - y[1]) * e_k(y[2:], 2)) == 
 ch.claim("zk-identities-sympy", recursion_ok and sum_ok and mono_ok, equals=True,
          why="exact symbolic expansion, n = 5, k = 3",
          statement="Z_{k,i} = y_i (Z_{k-1} - Z_{k-1,i}), sum_i Z_{k,i} = k Z_k, and Eq. (eq-smooth-topk-monotone)")
+ch.source_number("log k", where="§As a gradient: recursion, log Z_k = lse_i log Z_{k,i} - log k (from sum_i Z_{k,i} "
+                 "= k Z_k)", fate="reproduced", claim="zk-identities-sympy")
 
 # %% [markdown]
 # ### The article's recursion, and where it breaks
@@ -503,6 +514,19 @@ for _ in range(30):
 ch.claim("thre-vs-brent", root_err, at_most=1e-11,
          why="Brent to xtol 1e-14 on lambda; entries move by f' * dlambda <= dlambda; bisection tol 1e-12",
          statement="all three ThreTopK thresholds solve Eq. (eq-smooth-topk-thre)")
+ch.source_number("m = 0, 1, ..., k-1", value=0.0, where="§Analytic solution: scan range of m for f = min(1, e^x)",
+                 fate="reproduced", claim="thre-vs-brent")
+# the article's bisection bracket for f = sigmoid: F(x_min - s) >= k >= F(x_max - s), s = logit(k/n)
+bracket, rng_b = [], np.random.default_rng([10373, 4])  # own stream: later draws keep their values
+for n, k in ((5, 1), (9, 4), (30, 29), (100, 10)):
+    xb = torch.tensor(rng_b.normal(size=(200, n)) * 3, dtype=f64)
+    s_kn = math.log(k / n) - math.log1p(-k / n)
+    F_b = lambda lam: torch.sigmoid(xb - lam).sum(-1) - k  # noqa: B023
+    bracket += [-float(F_b(xb.amin(-1, keepdim=True) - s_kn).min()), float(F_b(xb.amax(-1, keepdim=True) - s_kn).max())]
+ch.claim("sigmoid-bracket", max(bracket), at_most=1e-12, why="float64 rounding of sums of <= 100 terms <= 1",
+         statement="[x_min - logit(k/n), x_max - logit(k/n)] brackets the sigmoid threshold (800 random x)")
+ch.source_number("k/n", where="§General results: bisection bracket [x_min - σ^-1(k/n), x_max - σ^-1(k/n)]",
+                 fate="reproduced", claim="sigmoid-bracket")
 
 z_s, m_s, k_s, A_s, B_s = sp.symbols("z m k A B", real=True)
 up, lo = 1 - sp.exp(-z_s) / 2, sp.exp(z_s) / 2
@@ -510,6 +534,18 @@ c1 = all(sp.simplify(sp.diff(up, z_s, r).subs(z_s, 0) - sp.diff(lo, z_s, r).subs
          for r in (0, 1))
 c2 = sp.diff(up, z_s, 2).subs(z_s, 0) - sp.diff(lo, z_s, 2).subs(z_s, 0)
 ch.claim("smooth-f-c1", c1, equals=True, why="exact symbolic", statement="f and f' are continuous at 0")
+zp, zn = sp.symbols("z_p", positive=True), sp.symbols("z_n", negative=True)
+alt = lambda z: (1 - sp.exp(-sp.Abs(z))) * sp.sign(z) / 2 + sp.Rational(1, 2)
+ch.claim("smooth-f-alt-form", sp.simplify(alt(zp) - up.subs(z_s, zp)) == 0 and sp.simplify(alt(zn) - lo.subs(z_s, zn)) == 0,
+         equals=True, why="exact symbolic", statement="f = (1 - e^{-|x|}) sign(x)/2 + 1/2 on both sides of 0")
+ch.claim("exp-f-kink", int(sp.diff(sp.exp(z_s), z_s).subs(z_s, 0) - sp.diff(sp.Integer(1), z_s)), equals=1,
+         why="exact symbolic", statement="min(1, e^x) has slopes 1 (left) and 0 (right) at x = 0")
+for printed, value, where, claim in [
+        ("x=0", 0.0, "min(1, e^x) is not differentiable at x = 0", "exp-f-kink"),
+        ("x=0", 0.0, "smooth f and its derivative are continuous at x = 0", "smooth-f-c1"),
+        ("1/2", 0.5, "smooth f = (1 - e^{-|x|}) sign(x)/2 + 1/2", "smooth-f-alt-form")]:
+    ch.source_number(printed, value=value, where=f"§General results / §Both at once: {where}",
+                     fate="reproduced", claim=claim)
 ch.claim("smooth-f-not-c2", float(c2), equals=-1.0, why="exact symbolic: f''(0+) - f''(0-) = -1/2 - 1/2",
          statement="f'' jumps at 0 (C^1, not C^2)")
 A_p, B_p = sp.symbols("A_p B_p", positive=True)
@@ -517,6 +553,8 @@ u_root = B_p / (sp.sqrt((k_s - m_s) ** 2 + A_p * B_p) + (k_s - m_s))
 quad_res = sp.simplify(A_p * u_root**2 + 2 * (k_s - m_s) * u_root - B_p)
 ch.claim("smooth-root-sympy", quad_res == 0, equals=True, why="exact symbolic",
          statement="Eq. (eq-smooth-topk-smooth-lambda) solves the quadratic")
+ch.source_number("(k-m)^2", value=2.0, where="§Both at once: closed-form threshold of the smooth f",
+                 fate="reproduced", claim="smooth-root-sympy")
 
 xj = torch.tensor(ch.rng.normal(size=7), dtype=f64)
 J = torch.autograd.functional.jacobian(lambda t: thre_topk(t, 3, "sigmoid"), xj)
@@ -614,7 +652,10 @@ for name in ["GradTopK", "ThreTopK exp", "ThreTopK sigmoid", "ThreTopK smooth"]:
              statement=f"{name}: shift-invariant")
     ch.claim(f"{key}-limit", r["limit"], at_most=1.0, why="the analytic bound of sections 3-4 (ratio <= 1)",
              statement=f"{name}: within the bound of T_k at tau = 0.05")
-ch.claim("su-range-violated", report["Su iteration"]["high"], at_least=0.01,
+for printed, value, claim in (("0", 0.0, "gradtopk-range"), ("1", 1.0, "gradtopk-range"), ("k", None, "gradtopk-sum-k")):
+    ch.source_number(printed, value=value, where="§As a gradient: 0 < [ST_k]_i < 1 and sum_i [ST_k]_i = k",
+                     fate="reproduced", claim=claim)
+ch.claim("su-range-violated", report["Su iteration"]["high"], at_least=0.01, erratum=SU_ERRATUM,
          why="a range violation far above rounding", statement="Su's iteration exceeds 1 on random inputs")
 ch.claim("weighted-limit-violated", report["weighted iteration"]["limit"], at_least=100.0,
          why="the deviation is ~0.5, thousands of times the bound", statement="the weighted iteration misses T_k")
@@ -665,7 +706,8 @@ plt.show()
 p_top = torch.softmax(X4, 0).max()
 smooth1 = thre_topk(X4, 1, "smooth")
 ch.claim("erratum-smooth-k1-not-softmax", (smooth1 - torch.softmax(X4, 0)).abs().max(), at_least=1e-3,
-         why="if the article were right this would be ~1e-16",
+         erratum="The article says ThreTopK with the smooth f reduces exactly to softmax at k = 1, left to the "
+         "reader to prove (§Both at once)", why="if the article were right this would be ~1e-16",
          statement="ThreTopK with the smooth f at k = 1 is not softmax when max softmax > 1/2")
 ch.claim("smooth-k1-closed-form", smooth1.max(), equals=1 - 0.5 * torch.sqrt((1 - p_top) / p_top),
          atol=4 * EPS, why="float64 rounding", statement="its top entry is 1 - sqrt((1-p)/p)/2")
@@ -676,6 +718,15 @@ ch.claim("smooth-k1-softmax-below-half", (thre_topk(x_small[mask], 1, "smooth")
          at_most=1e-15, why="float64 rounding", statement="... and it is softmax when max softmax <= 1/2")
 ch.claim("exp-k1-softmax", (thre_topk(x_small, 1, "exp") - torch.softmax(x_small, -1)).abs().max(),
          at_most=1e-15, why="float64 rounding", statement="ThreTopK with min(1, e^z) at k = 1 is softmax")
+ch.source_number("k=1", value=1.0, where="§Analytic solution: for k = 1 only m = 0 exists and ThreTopK (min(1, e^x)) "
+                 "is softmax", fate="reproduced", claim="exp-k1-softmax")
+ch.source_number("k=1", value=1.0, where="§Both at once: ThreTopK with the smooth f reduces exactly to softmax at k = 1",
+                 fate="contradicted", claim="erratum-smooth-k1-not-softmax")
+sat = thre_topk(torch.tensor([5.0, 4.0, 0.0, 0.0, 0.0], dtype=f64), 3, "exp")
+ch.claim("exp-saturated-ties", bool(sat[0] == sat[1] == 1.0), equals=True, why="exact: min(1, .) returns 1.0",
+         erratum="The article says ThreTopK is monotone (p_i >= p_j <=> x_i >= x_j) because f is, and lists "
+         "min(1, e^x) among the admissible f (§General idea)",
+         statement="min(1, e^x) ThreTopK at x = [5, 4, 0, 0, 0], k = 3 gives p_1 = p_2 = 1 although x_1 > x_2")
 pp, qq = sp.symbols("p q", positive=True)
 gap_expr = 1 - sp.sqrt((1 - pp) / pp) / 2 - pp
 # with q = sqrt((1-p)/p), i.e. p = 1/(1+q^2), q in (0, 1) for p in (1/2, 1):
@@ -692,6 +743,18 @@ ch.measured("softmax-top", float(p_top), why="descriptive: quoted in the text; t
 # At $x=[3,2,1,4]$ the smooth-$f$ map differs from softmax by
 # {glue:text}`erratum-smooth-k1-not-softmax:.4f`; its top entry is
 # {glue:text}`smooth-k1-closed-form:.4f` against softmax's {glue:text}`softmax-top:.4f`.
+#
+# 5. **Monotonicity with a saturating $f$.** The article derives monotonicity of ThreTopK from
+#    that of $f$ and counts $\min(1,e^x)$ among the admissible $f$. Saturated entries tie at one
+#    whatever their inputs, so the "$\Leftrightarrow$" of {eq}`eq-smooth-topk-properties` holds
+#    only in the weak sense (last claim of the cell above); a strictly increasing $f$ is needed.
+#
+# **The article's numbers.** We read its text, equations and code and listed every number in a
+# stated result: the worked example, the limit $(1.5,0.5,0)$, the bounds and sum of GradTopK,
+# the $\log k$ and the range of $m$ of the recursions, the bisection bracket, the points and
+# constants of the three $f$, and the two "$k=1$ gives softmax" statements — one of them
+# contradicted above. The constants of its code (the clip at $10^{-12}$, 20 bisection steps, an
+# unused `eps`) are inputs, as are the $k$ and $\tau$ of its examples.
 #
 # ## Claims
 

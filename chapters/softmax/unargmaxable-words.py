@@ -111,6 +111,19 @@ ch.claim("example-sampled-class5-never-wins", int(wins[4]), equals=0,
          why="exact integer count", statement="class 5 never wins strictly on 1e5 random inputs")
 ch.claim("example-sampled-others-win", int(wins[:4].min()), at_least=1,
          why="exact integer count", statement="each of classes 1-4 wins on some random input")
+axes4 = torch.tensor([[0, 1], [1, 0], [0, -1], [-1, 0]], dtype=f64)
+ch.claim("example-offsets", bool(torch.equal(W5[:4] - W5[4], axes4)), equals=True, why="exact integers",
+         statement="w_1..w_4 are w_5 = (1, 1) plus (0, 1), (1, 0), (0, -1), (-1, 0)")
+for i, printed in enumerate(["(1, 2)", "(2, 1)", "(1, 0)", "(0, 1)"]):
+    ch.source_number(printed, where=f"§Does it exist: the example, w_{i + 1}", fate="reproduced",
+                     claim="example-offsets")
+# the angle between z and the nearest of the four offsets: cos >= max(|z_1|, |z_2|)/|z| >= 1/sqrt 2
+cos_best = float(((z @ axes4.T).amax(1) / z.norm(dim=1)).min())
+ch.claim("example-angle-below-90", cos_best, at_least=1 / math.sqrt(2), atol=1e-15,
+         why="exact bound 1/sqrt 2 (attained on the diagonals); float64 rounding",
+         statement="every sampled z is within 45 degrees (so < 90) of one of the four offsets")
+ch.source_number("90", where="§Does it exist: every z makes an angle below 90 degrees with one offset",
+                 fate="reproduced", claim="example-angle-below-90")
 
 # %% mystnb={"figure": {"caption": "The article's example. Left: the five class vectors; $w_5$ (red) is inside the convex hull of the other four. Right: which class is the strict argmax of $Wz$ at each input $z$ \u2014 four sectors, one per class 1\u20134; class 5 owns no region (it only ties, on the boundaries).", "name": "fig-unargmaxable-words-example"}}
 fig, (ax, bx) = plt.subplots(1, 2, figsize=(9, 4))
@@ -177,6 +190,8 @@ m5 = argmax_margins(W5)
 ch.claim("example-lp-class5", float(m5[4]), equals=0.0, atol=1e-9,
          why="HiGHS solution accuracy ~1e-9 (the exact optimum is 0: z = 0, u = 0)",
          statement="LP margin of class 5 is 0: unargmaxable")
+ch.source_number("5", where="§Does it exist: class 5 of the example is unargmaxable", fate="reproduced",
+                 claim="example-lp-class5")
 ch.claim("example-lp-others", float(m5[:4].min()), at_least=0.1,
          why="exact optimum 1/2 after scaling W by max|w| = 2; solver error ~1e-9",
          statement="LP margins of classes 1-4 are positive: argmaxable")
@@ -271,14 +286,16 @@ ch.claim("minnorm-agrees-with-lp", bool(torch.equal(lp_ok, fw_ok)), equals=True,
 b5 = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.5], dtype=f64)
 lp_bias = argmaxable(W5, b5)
 s0 = torch.zeros(2, dtype=f64) @ W5.T + b5
-ch.claim("bias-flips-verdict-lp", bool(lp_bias[4]), equals=True,
+BIAS_ERRATUM = ("The article says that for large enough r the bias term is negligible, so the verdict is "
+                "that of the bias-free min-norm test (§How to decide)")
+ch.claim("bias-flips-verdict-lp", bool(lp_bias[4]), equals=True, erratum=BIAS_ERRATUM,
          why="exact LP verdict (margin 0.25 after scaling)",
          statement="with b_5 = 0.5 the LP finds class 5 argmaxable")
-ch.claim("bias-flips-verdict-witness", float(s0[4] - s0[:4].max()), equals=0.5,
+ch.claim("bias-flips-verdict-witness", float(s0[4] - s0[:4].max()), equals=0.5, erratum=BIAS_ERRATUM,
          why="exact arithmetic at z = 0", statement="witness: at z = 0 class 5 wins by 0.5")
 ch.claim("bias-flips-verdict-minnorm", norms[4][0] > 1e-6, equals=False,
          why="the min-norm does not depend on b; it is 0 up to ~1e-15",
-         statement="erratum: the min-norm test (bias ignored) still says 'unargmaxable'")
+         statement="the min-norm test (bias ignored) still says 'unargmaxable'")
 
 # %% [markdown]
 # The opposite failure needs bounded inputs, which is how the article justifies a finite $r$ in
@@ -353,6 +370,8 @@ for dd in range(2, 7):
     ok_min.append(argmaxable(W_s).tolist() == [True] * (dd + 1) + [False])
 ch.claim("minimal-example-d-plus-2", all(ok_min), equals=True, why="exact LP verdicts",
          statement="for d = 2..6 the centroid of a simplex makes d + 2 classes with one unargmaxable")
+ch.source_number("4", where="§In practice: in 2 dimensions, 4 classes already count as far more than d",
+                 fate="reproduced", claim="minimal-example-d-plus-2")
 
 # %% [markdown]
 # For random class vectors the answer depends steeply on $d$. We draw $n$ i.i.d. Gaussian class
@@ -434,6 +453,9 @@ for chunk in idx.split(100):  # scores of the chosen classes against all others,
 ch.claim("vocab-40000-certified", cert, at_least=1.0,
          why="exact sign of a margin of size ~100; float64 rounding ~1e-12",
          statement="all 400 sampled classes of 40000 in d = 200 win at z = w_k")
+for printed in ("200", "40000"):
+    ch.source_number(printed, where="§In practice: in 200 dimensions even 40000 classes are not far more than d",
+                     fate="reproduced", claim="vocab-40000-certified")
 
 # %% [markdown]
 # The smallest certified margin is {glue:text}`vocab-40000-certified:.0f`: every sampled class
@@ -448,6 +470,16 @@ ch.claim("vocab-40000-certified", cert, at_least=1.0,
 # book). The property concerns greedy decoding only: an unargmaxable token still has positive
 # probability, so sampling or beam search can still emit it.
 #
+# The article's own numbers: we read its text and listed every number in a stated result — the
+# points of its example, class 5, the 90-degree angle, the "four classes in two dimensions" and
+# "40 000 classes in 200 dimensions" — all reproduced above; the translation-model table it shows
+# is an image of the paper's results on pretrained models and is out of scope.
+
+# %%
+ch.source_number("table (image)", where="§In practice: the paper's machine-translation results, shown as an image",
+                 fate="out of scope", reason="pretrained translation models; the values are only in an image")
+
+# %% [markdown]
 # ## Claims
 
 # %%
