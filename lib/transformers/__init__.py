@@ -13,3 +13,4 @@ from .rope import *  # noqa: F401,F403
 from .rope_asymptotics import *  # noqa: F401,F403
 from .rope_feasibility import *  # noqa: F401,F403
 from .rope_search import *  # noqa: F401,F403
+from .tta import *  # noqa: F401,F403
