@@ -307,7 +307,7 @@ class Chapter:
             except ValueError:
                 value = float("nan")
         self.source_numbers.append({
-            "chapter": self.slug, "printed": str(printed), "value": float(value),
+            "chapter": self.slug, "printed": str(printed), "value": _finite_or_none(value),
             "where": where, "fate": fate, "claim": claim if fate != "out of scope" else None,
             "reason": reason,
         })
@@ -318,8 +318,8 @@ class Chapter:
         if self._closed:
             raise RuntimeError(f"chapter {self.slug!r}: ch.table() called twice")
         self._closed = True
-        records = [_record(c) for c in self.claims]
-        measured = [{"name": k, "value": v, "value_text": _fmt(v), "why": w}
+        records = [_json_safe(_record(c)) for c in self.claims]
+        measured = [{"name": k, "value": _finite_or_none(v), "value_text": _fmt(v), "why": w}
                     for k, (v, w) in self.measured_values.items()]
         html_out = claims_html(self.claims)
         if measured:
@@ -361,3 +361,23 @@ def _glue(name: str, value) -> None:
     except ImportError:  # pragma: no cover - myst-nb is a book requirement
         return
     glue(name, value, display=False)
+
+
+def _finite_or_none(x):
+    """JSON has no NaN or infinity: a non-finite number is recorded as null (its text stays)."""
+    if isinstance(x, bool) or x is None:
+        return x
+    x = float(x) if not isinstance(x, int) else x
+    return x if isinstance(x, int) or math.isfinite(x) else None
+
+
+def _json_safe(d: dict) -> dict:
+    """A ledger record with non-finite numbers (value, reference, bounds) replaced by null."""
+    out = dict(d)
+    for k in ("value", "reference"):
+        v = out.get(k)
+        if isinstance(v, list):
+            out[k] = [_finite_or_none(x) for x in v]
+        elif isinstance(v, int | float):
+            out[k] = _finite_or_none(v)
+    return out

@@ -180,3 +180,18 @@ def test_stored_and_erratum_tags():
     assert c.stored and not c.erratum
     html_out = claims_html(ch.claims)
     assert "stored data" in html_out
+
+
+def test_records_are_json_safe():
+    import json
+
+    ch = Chapter("t-json", glue=False)
+    ch.claim("inf-ok", float("inf"), at_least=1.0, why="exact")
+    ch.measured("m-inf", float("inf"), why="descriptive")
+    ch.source_number("∞", where="§1", fate="out of scope", reason="r")
+    from lib.book import _json_safe, _record
+
+    rec = _json_safe(_record(ch.claims[0]))
+    json.dumps(rec, allow_nan=False)
+    json.dumps(ch.source_numbers, allow_nan=False)
+    assert rec["value"] is None and ch.source_numbers[0]["value"] is None

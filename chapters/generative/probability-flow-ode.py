@@ -62,7 +62,7 @@
 # The article {cite}`su2022ode9228` derives this from the Euler step alone, following
 # {cite}`song2021score9228`; DDIM is {cite}`song2021ddim9228`, and the ODE with a learned score is
 # a neural ODE {cite}`chen2018node9228`. The test bed is the one of {ref}`ch-reverse-time-sde`: the
-# three-component mixture $p_0$ (mean $0.25$, variance $3.3015$), Song et al.'s VP schedule, and
+# three-component mixture $p_0$ (mean {glue:text}`p0-mean:.2f`, variance {glue:text}`p0-var:.4f`), Song et al.'s VP schedule, and
 # marginals $p_t$ that are mixtures with means $\bar\alpha_t\mu_k$ and variances
 # $\bar\alpha_t^2s_k^2+\bar\beta_t^2$ — so their scores, Laplacians, CDFs and quantiles are exact.
 # Their derivatives are those of a mixture: with responsibilities $r_k(x)$ and
@@ -79,6 +79,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
+from scipy import stats
 
 from lib.book import Chapter
 from lib.generative import (
@@ -102,7 +103,10 @@ p0 = book_mixture()  # weights (0.3, 0.5, 0.2), means (-2, 0.5, 3), sds (0.3, 0.
 vp = VPLinear()
 p1 = marginal(p0, vp, 1.0)
 N = 20_000
-KS_999 = 1.949 / math.sqrt(N)  # 99.9% quantile of the KS statistic of N exact samples
+KS_999 = float(stats.kstwobign.ppf(0.999)) / math.sqrt(N)  # 99.9% KS quantile, N exact samples
+ch.measured("ks-999", KS_999, why="the Kolmogorov distribution's 99.9% quantile / sqrt(N) (SciPy)")
+ch.measured("p0-mean", float(p0.mean()[0]), why="exact mean of the test mixture")
+ch.measured("p0-var", float(p0.central_moment(2)), why="exact variance of the test mixture")
 
 # %% [markdown]
 # ## 1. Fokker–Planck from the Euler step
@@ -318,7 +322,7 @@ plt.show()
 # {eq}`eq-probability-flow-ode-forward-family` to $t=0.3$ with $\sigma_t=\lambda g_t$ for
 # $\lambda\in\{0,0.5,1,2\}$ (Heun for $\lambda=0$, Euler–Maruyama otherwise; 150 steps on a grid
 # that is fine near $t=0$). Each output must be a sample of the exact $p_{0.3}$. The threshold is
-# the 99.9% quantile of the KS statistic of $N$ exact samples, $1.949/\sqrt N=0.0138$; a
+# the 99.9% quantile of the KS statistic of $N$ exact samples, {glue:text}`ks-999:.4f`; a
 # discretisation bias would tend to increase the statistic, so it cannot be what makes a run pass.
 # $\lambda=2$ violates the article's condition $\sigma_t^2\le g_t^2$; if that condition were
 # needed, this run would miss $p_{0.3}$.
@@ -339,7 +343,7 @@ ch.claim("erratum-forward-sigma-gt-g-ks", ks_forward[2.0], at_most=KS_999,
          statement="Erratum: sigma_t = 2 g_t also reaches the exact p_0.3")
 x_bad = integrate_family(x_data, fwd_grid, p0, vp, 2.0, ch.rng, score_weight=0.5 * (1 + 4))
 ch.claim("control-forward-wrong-sign-ks", ks_distance(x_bad, p03), at_least=0.1,
-         why="control: the sign of sigma^2 flipped in the drift must fail far above 0.0138",
+         why="control: the sign of sigma^2 flipped in the drift must fail far above the null quantile",
          statement="Control: forward family with (g^2 + sigma^2)/2 fails")
 
 # %% [markdown]
@@ -367,24 +371,24 @@ for lam in [0.0, 0.5, 1.0, 1.5]:
     else:
         generated[lam] = reverse_sample(x_noise, p0, vp, lam, 200, ch.rng, scheme="euler_maruyama")
 ks_rev = {k: ks_distance(v, p0) for k, v in generated.items()}
-z_mean = max(abs(v.mean() - 0.25) / se_mean for v in generated.values())
+z_mean = max(abs(v.mean() - float(p0.mean()[0])) / se_mean for v in generated.values())
 z_var = max(abs(v.var() - var0) / se_var for v in generated.values())
 ch.claim("reverse-family-max-ks", max(ks_rev.values()), at_most=KS_999,
          why="99.9% KS quantile for N = 20000", statement="Reverse family, lambda = 0, 0.5, 1, 1.5")
 ch.claim("reverse-family-max-z-mean", z_mean, at_most=4.0,
          why="4 standard errors; 4 runs, P(any |z| > 4) ~ 3e-4",
-         statement="Reverse family: sample means match 0.25")
+         statement="Reverse family: sample means match the exact mean of p_0")
 ch.claim("reverse-family-max-z-var", z_var, at_most=4.0,
          why="4 standard errors with the exact 4th central moment of p_0",
-         statement="Reverse family: sample variances match 3.3015")
+         statement="Reverse family: sample variances match the exact variance of p_0")
 wrong_ode = reverse_sample(x_noise, p0, vp, 0.0, 100, None, scheme="heun", score_weight=1.0)
 wrong_sde = reverse_sample(x_noise, p0, vp, 1.0, 200, ch.rng, scheme="euler_maruyama",
                            score_weight=0.0)
 ch.claim("control-ode-full-g2-ks", ks_distance(wrong_ode, p0), at_least=0.2,
-         why="control: a wrong coefficient must fail far above the 0.0138 null quantile",
+         why="control: a wrong coefficient must fail far above the null quantile",
          statement="Control: ODE with g^2 instead of g^2/2 fails")
 ch.claim("control-sde-forward-coefficient-ks", ks_distance(wrong_sde, p0), at_least=0.2,
-         why="control: a wrong coefficient must fail far above the 0.0138 null quantile",
+         why="control: a wrong coefficient must fail far above the null quantile",
          statement="Control: reverse SDE with the forward-family coefficient fails")
 
 # %% [markdown]
@@ -596,7 +600,7 @@ plt.show()
 #   under this condition, but the rewriting {eq}`eq-probability-flow-ode-family-fp` is an
 #   identity for every $\sigma_t$ (the SymPy check has no condition), and the measurement agrees:
 #   the forward family with $\sigma_t=2g_t$ reaches the exact $p_{0.3}$ (KS
-#   {glue:text}`erratum-forward-sigma-gt-g-ks:.4f`, below the 99.9% quantile 0.0138) and the
+#   {glue:text}`erratum-forward-sigma-gt-g-ks:.4f`, below the 99.9% quantile {glue:text}`ks-999:.4f`) and the
 #   reverse family with $\sigma_t=1.5g_t$ regenerates $p_0$. For $\sigma_t>g_t$ the forward
 #   drift contains an *anti-diffusion* term $+\frac12(\sigma_t^2-g_t^2)\nabla\log p_t$ that
 #   concentrates mass while the larger noise spreads it; with the exact score the two balance.

@@ -65,7 +65,7 @@
 # our $\bar\alpha_t^2$.
 #
 # **Test bed.** Data $p_0=0.3\,\mathcal N(-2,0.3^2)+0.5\,\mathcal N(0.5,0.6^2)+0.2\,\mathcal N(3,0.4^2)$
-# (mean $0.25$, variance $3.3015$) and Song et al.'s variance-preserving schedule with a linear
+# (mean {glue:text}`p0-mean:.2f`, variance {glue:text}`p0-var:.4f`) and Song et al.'s variance-preserving schedule with a linear
 # $\beta(t)$ from $0.1$ to $20$. Under a Gaussian kernel a mixture stays a mixture: $p_t$ has
 # means $\bar\alpha_t\mu_k$ and variances $\bar\alpha_t^2s_k^2+\bar\beta_t^2$, so its density,
 # score and CDF are exact.
@@ -81,6 +81,7 @@ import matplotlib.pyplot as plt
 import mpmath
 import numpy as np
 import sympy as sp
+from scipy import stats
 
 from lib.book import Chapter
 from lib.generative import (
@@ -99,8 +100,12 @@ ch = Chapter("reverse-time-sde", seed=9209)
 p0 = book_mixture()  # weights (0.3, 0.5, 0.2), means (-2, 0.5, 3), sds (0.3, 0.6, 0.4)
 vp = VPLinear()  # beta_min = 0.1, beta_max = 20
 N = 20_000
-# 99.9% quantile of sqrt(N) * KS under the null is 1.949 (Kolmogorov distribution)
-KS_999 = 1.949 / math.sqrt(N)
+KS_Q = float(stats.kstwobign.ppf(0.999))  # 99.9% quantile of sqrt(N) KS under the null
+KS_999 = KS_Q / math.sqrt(N)
+ch.measured("ks-q999", KS_Q, why="the Kolmogorov distribution's 99.9% quantile (SciPy)")
+ch.measured("ks-999", KS_999, why="that quantile divided by sqrt(N)")
+ch.measured("p0-mean", float(p0.mean()[0]), why="exact mean of the test mixture")
+ch.measured("p0-var", float(p0.central_moment(2)), why="exact variance of the test mixture")
 
 # %% [markdown]
 # ## 1. The forward SDE is a limit of Euler steps
@@ -389,7 +394,7 @@ ch.claim("vp-relations-sympy",
 # reproduce the mixture $p_t$ of the kernel. We run $N=$ 20 000 paths with 1000 uniform
 # Euler–Maruyama steps and compare the empirical law with the exact $p_t$ at three times by the
 # Kolmogorov–Smirnov distance. The threshold is the 99.9% quantile of the KS statistic of $N$
-# exact samples, $1.949/\sqrt N=0.0138$, plus an allowance of $0.001$ for the time step: the
+# exact samples, {glue:text}`ks-q999:.3f`$/\sqrt N=$ {glue:text}`ks-999:.4f`, plus an allowance of $0.001$ for the time step: the
 # Euler–Maruyama variance of this linear SDE is off by a relative $\beta\Delta t/4\le0.005$, which
 # moves a CDF by at most $0.0025\max_x|x\,p_t(x)|<0.001$.
 
@@ -400,7 +405,7 @@ _, path = integrate_family(x0[:, 0], grid, p0, vp, lam=1.0, rng=ch.rng, return_p
 check_times = [0.1, 0.3, 1.0]  # t = 0 would compare exact samples with their own law
 ks_fwd = {s: ks_distance(path[round(s * 1000)], marginal(p0, vp, s)) for s in [0.0, *check_times]}
 ch.claim("forward-sde-max-ks", max(ks_fwd[s] for s in check_times), at_most=KS_999 + 0.001,
-         why="99.9% KS quantile 1.949/sqrt(N) for N = 20000, plus 0.001 for the Euler-Maruyama "
+         why="99.9% KS quantile (Kolmogorov distribution) / sqrt(N) for N = 20000, plus 0.001 for the Euler-Maruyama "
              "variance bias (relative beta dt/4 <= 0.005)",
          statement="Simulated forward SDE reaches the kernel marginals at t = 0.1, 0.3, 1")
 
@@ -525,7 +530,7 @@ plt.show()
 # from $\mathcal N(0,1)$) and integrate {eq}`eq-reverse-time-sde-reverse` with the exact score by
 # Euler–Maruyama, 200 steps on the grid $t_i=(1-i/200)^2$ that is fine near $t=0$, where the
 # score changes fastest. The output must be a sample of $p_0$. Thresholds: the 99.9% KS quantile
-# $0.0138$; the mean within 4 standard errors $\sqrt{3.3015/N}$; the variance within 4 standard
+# {glue:text}`ks-999:.4f`; the mean within 4 standard errors $\sqrt{\sigma_0^2/N}$; the variance within 4 standard
 # errors $\sqrt{(\mu_4-\sigma^4)/N}$, with the exact fourth central moment $\mu_4$ of $p_0$.
 # How the time-discretisation error of this sampler falls with the number of steps is
 # measured in {ref}`ch-probability-flow-ode`; at 200 steps it is below these Monte Carlo errors.
@@ -546,16 +551,16 @@ se_mean, se_var = math.sqrt(var0 / N), math.sqrt((mu4 - var0**2) / N)
 ch.claim("reverse-sde-ks", ks_distance(x_gen, p0), at_most=KS_999,
          why="99.9% quantile of the KS statistic for N = 20000 exact samples",
          statement="Reverse SDE output matches p_0 (KS)")
-ch.claim("reverse-sde-mean", x_gen.mean(), equals=0.25, atol=4 * se_mean,
-         why="4 standard errors sqrt(var/N) = 0.051", statement="Reverse SDE output mean")
+ch.claim("reverse-sde-mean", x_gen.mean(), equals=float(p0.mean()[0]), atol=4 * se_mean,
+         why="4 standard errors sqrt(var/N)", statement="Reverse SDE output mean")
 ch.claim("reverse-sde-var", x_gen.var(), equals=var0, atol=4 * se_var,
-         why="4 standard errors sqrt((mu4 - var^2)/N) = 0.093",
+         why="4 standard errors sqrt((mu4 - var^2)/N)",
          statement="Reverse SDE output variance")
 
 # %% [markdown]
 # The generated sample has KS distance {glue:text}`reverse-sde-ks:.4f` to $p_0$, mean
-# {glue:text}`reverse-sde-mean:.3f` (exact $0.25$) and variance {glue:text}`reverse-sde-var:.3f`
-# (exact $3.3015$).
+# {glue:text}`reverse-sde-mean:.3f` (exact {glue:text}`p0-mean:.2f`) and variance {glue:text}`reverse-sde-var:.3f`
+# (exact {glue:text}`p0-var:.4f`).
 #
 # **Negative control.** The factor in front of the score matters. Halving it — the coefficient
 # the probability-flow ODE of {ref}`ch-probability-flow-ode` uses, but here combined with the full noise
@@ -566,7 +571,7 @@ ch.claim("reverse-sde-var", x_gen.var(), equals=var0, atol=4 * se_var,
 x_bad = reverse_sample(x1, p0, vp, lam=1.0, steps=200, rng=ch.rng, scheme="euler_maruyama",
                        score_weight=0.5)
 ch.claim("control-half-score-ks", ks_distance(x_bad, p0), at_least=0.1,
-         why="a wrong drift must exceed the 99.9% null quantile (0.0138) by far",
+         why="a wrong drift must exceed the 99.9% null quantile by far",
          statement="Control: score coefficient g^2/2 with noise g fails")
 
 # %% [markdown]
