@@ -268,6 +268,8 @@ s_num = torch.tensor(res.x, dtype=D)
 ch.claim("bfgs-recovers-sigma-2s", (torch.sigmoid(2 * s_num) - t8).abs().max(), at_most=1e-8,
          why="BFGS stopped at gradient norm 1e-12; near the minimum |Delta s| ~ |grad|/lambda_min, far below 1e-8",
          statement="the numerical minimiser satisfies t = sigma(2 s*)")
+ch.source_number("2", where="§Proving the result: t_i = 1/(1 + e^{-2 s_i}) = sigma(2 s_i)", fate="reproduced",
+                 claim="bfgs-recovers-sigma-2s")
 min_closed = 2 * math.log1p(float(torch.sqrt(t8 * (1 - t8)).sum()))
 ch.claim("minimum-value", res.fun, equals=min_closed, rtol=1e-13,
          why="the loss is flat at the minimum: error ~ |grad|^2, plus float64 rounding",
@@ -346,6 +348,15 @@ reference = soft_multilabel_ce(s_m[:3], t_m[:3])  # the masked position deleted
 ch.claim("clipping-breaks", clipped_only(s_m, t_m), at_least=0.99e7,
          why="e^{1e7 + log 1e-7} dominates the first sum: loss ~ 1e7 - 16",
          statement="clip-only implementation: a logit masked at -1e7 with t = 0 gives a loss of ~1e7")
+ch.claim("log-clip-eps", math.log(1e-7), equals=-16, atol=0.5,
+         why="the article prints 'about -16': rounding to an integer leaves at most 0.5",
+         statement="log(epsilon) for epsilon = 1e-7 is -16 to the nearest integer")
+ch.source_number("-16", where="§Implementation: log epsilon for epsilon = 1e-7", fate="reproduced", claim="log-clip-eps")
+ch.source_number("10^7", value=1e7, where="§Implementation: -s_i + log t_i stays a large positive number, ~10^7",
+                 fate="reproduced", claim="clipping-breaks")
+for v_, x_, what in (("10^{-7}", 1e-7, "clipping epsilon"), ("-10^7", -1e7, "mask value of a GlobalPointer logit")):
+    ch.source_number(v_, value=x_, where=f"§Implementation: {what}", fate="out of scope",
+                     reason="an input of the example, not a result")
 ch.claim("exact-masking-by-t", (soft_multilabel_ce(s_m, t_m) - reference).abs(), at_most=4 * EPS,
          why="t = 0 removes the entry from the first sum exactly; e^{-1e7} = 0 in the second",
          statement="without a mask, t = 0 at the masked logit already gives the deleted-position loss")
@@ -408,12 +419,15 @@ s_ten = hard_label_optimum(10, 0.05)
 ch.claim("one-label-sigma-s", abs(sigm(s_one) - 0.05), at_most=1e-8,
          why="one label: the loss is BCE, minimised at sigma(s) = p; Brent tolerance 1e-12 in s",
          statement="trained on hard labels, a single label's probability is sigma(s)")
+SIGMA_2S = ("The article concludes from t = sigma(2s) that scores are turned into probabilities by "
+            "sigma(2s), not sigma(s) (§Proving the result, point 2), without restricting this to "
+            "training on soft targets")
 ch.claim("one-label-sigma-2s", sigm(2 * s_one), at_most=0.01,
-         why="would be 0.05 if sigma(2s) were calibrated; it is p^2/(p^2 + (1-p)^2) = 0.0028",
-         statement="... and sigma(2s) is far below p = 0.05")
+         why="would be 0.05 if sigma(2s) were calibrated; it is p^2/(p^2 + (1-p)^2), far below",
+         statement="... and sigma(2s) is far below p = 0.05", erratum=SIGMA_2S)
 ch.claim("ten-labels-sigma-2s", sigm(2 * s_ten), at_most=0.025,
          why="would be 0.05 if sigma(2s) were calibrated for hard labels; less than half of it",
-         statement="10 labels, p = 0.05: sigma(2s*) underestimates p by more than half")
+         statement="10 labels, p = 0.05: sigma(2s*) underestimates p by more than half", erratum=SIGMA_2S)
 ch.claim("many-labels-sigma-2s-error", abs(sigm(2 * hard_label_optimum(1000, 0.2)) - 0.2), at_most=1 / (1000 * 0.2),
          why="delta method: the hard-label expectation deviates from the soft loss at relative order (1-p)/(np) < 1/(np)",
          statement="1000 labels, p = 0.2: sigma(2s*) is close to p");
@@ -442,6 +456,12 @@ plt.show()
 # for samples with many targets; with a handful of targets per sample — the typical
 # multi-label task — a hard-label model needs its probabilities calibrated on held-out data
 # like any other.
+#
+# **The numbers the article prints.** We went through every sentence and equation of the article;
+# it reports no experiment and no measured value. Its numerals with content are the factor 2 of
+# $\sigma(2s)$ (section 3) and, in its implementation remark, $\log\epsilon\approx-16$ for
+# $\epsilon=10^{-7}$ and the resulting exponent of order $10^7$ for a logit masked at $-10^7$
+# (section 4); $\epsilon$ and the mask value are inputs of that example.
 #
 # ## Claims
 
