@@ -3,3 +3,5 @@
 One module per chapter topic; every public name is re-exported here:
 ``from lib.recipes import unilm_mask``.
 """
+
+from .xiangqi import *  # noqa: F401,F403
