@@ -1,17 +1,20 @@
-"""The article's table of RoPE base lower bounds (kexue.fm/archives/10122), d = 128, float64.
+"""The article's table of RoPE base lower bounds (kexue.fm/archives/10122), d = 128.
 
-For L = 1k ... 1M (1k = 1024) this prints, per L: the article's nested-grid search
-(``lib.transformers.base_lower_bound``) and its time, the certified continuous infimum
-(``lib.transformers.certified_base_infimum``, with ``--certify``) and its time, the article's two
-rows beside them, and whether the paper's value is feasible at all. It also times a plain
-vectorised NumPy implementation of the same search side by side with the library's at
-small L, and prints the ratio.
+For L = 1k ... 1M (1k = 1024) this prints, per L: the article's nested-grid search replayed with
+float64 feasibility (``lib.transformers.su_grid_search``); the same search with float32
+feasibility, as the article's JAX code computes by default (``--float32``: a machine-independent
+model of its float32 phases, and NumPy's own float32 arithmetic); the certified continuous
+infimum (``lib.transformers.certified_base_infimum``, ``--certify``); and the article's two
+printed rows. It also runs a plain vectorised NumPy implementation of the float64 search side by
+side with the library's at small L and prints the time ratio.
 
-    .venv/bin/python benchmarks/rope_bound.py                 # the search, 1k .. 1M
-    .venv/bin/python benchmarks/rope_bound.py --certify --write-data   # + data/ file
+    .venv/bin/python benchmarks/rope_bound.py                       # float64 search, 1k .. 1M
+    .venv/bin/python benchmarks/rope_bound.py --certify --float32 --write-data   # + data/ file
 
-Not a test (see benchmarks/README.md); the chapter reads the values written by
-``--write-data`` and tests/test_rope.py re-verifies them.
+Not a test (see benchmarks/README.md). The article's printed table is typed once, under the key
+``article_table`` of data/rope_base_bounds.json; this script reads it from there and keeps it
+when it rewrites the file. The chapter reads the computed rows, and
+tests/transformers/test_rope.py re-verifies them.
 """
 
 from __future__ import annotations
@@ -34,16 +37,14 @@ import torch  # noqa: E402
 
 from lib import transformers  # noqa: E402
 
-# The article's table (d = 128): the paper's row as quoted by Su ("原文") and Su's ("本文").
-LABELS = ["1k", "2k", "4k", "8k", "16k", "32k", "64k", "128k", "256k", "512k", "1M"]
-PAPER = [4.3e3, 1.6e4, 2.7e4, 8.4e4, 3.1e5, 6.4e5, 2.1e6, 7.8e6, 3.6e7, 6.4e7, 5.1e8]
-SU = [4.3e3, 1.2e4, 2.7e4, 8.4e4, 2.3e5, 6.3e5, 2.1e6, 4.9e6, 2.4e7, 5.8e7, 6.5e7]
+DATA = ROOT / "data" / "rope_base_bounds.json"
 
 
 def round_sig(x: float, n: int = 2) -> float:
     return float(f"{x:.{n - 1}e}")
 
 
+# -- the baseline of the timing comparison ------------------------------------------------
 def plain_numpy_search(
     L: int, d: int = 128, stages: int = 5, batch: int = 32, chunk: int = 1024
 ) -> float:
@@ -75,6 +76,124 @@ def plain_numpy_search(
     return float(B)
 
 
+# -- the article's search in float32 (its JAX code, default precision) ---------------------
+def f32_pairs(bases, ms, d: int = 128, native: bool = False) -> np.ndarray:
+    """f_b(m) for paired arrays ``bases[k], ms[k]`` with the article's float32 phases.
+
+    The article's JAX code evaluates ``cos(m[:, None] * b ** (-2 * i / d)).sum(1)`` without
+    64-bit mode, i.e. in float32. This model rounds what matters to float32, exactly as IEEE
+    float32 would: the base, the frequencies ``fl32(b32 ** (-2i/d))`` (the power correctly
+    rounded) and the phases ``fl32(m * theta32)``. The cosines and the 64-term sum are then
+    evaluated in float64: their float32 rounding (~1e-6) is negligible next to the phase
+    errors (~1e-2 at m ~ 5e5), and skipping it keeps the model independent of the machine's
+    float32 libm and summation order. ``native=True`` instead runs every step in NumPy
+    float32 (this machine's float32 power, cosine and pairwise sum): another float32
+    implementation, whose verdicts near the bound differ from the model's.
+    """
+    if native:
+        i = np.arange(d // 2, dtype=np.float32)
+        th = np.asarray(bases, dtype=np.float32).reshape(-1, 1) ** (np.float32(-2) * i / np.float32(d))
+        return np.cos(np.asarray(ms).astype(np.float32)[:, None] * th).sum(-1, dtype=np.float32)
+    e = (np.float32(-2) * np.arange(d // 2, dtype=np.float32) / np.float32(d)).astype(np.float64)
+    b32 = np.asarray(bases, dtype=np.float32).astype(np.float64).reshape(-1, 1)
+    th = (b32**e).astype(np.float32)
+    ph = np.asarray(ms).astype(np.float32)[:, None] * th  # float32 products, IEEE rounded
+    return np.cos(ph.astype(np.float64)).sum(-1)
+
+
+def f32_first_negative(b: float, L: int, d: int = 128, native: bool = False,
+                       chunk: int = 8192) -> int | None:
+    """The most negative float32 ``m`` of the first chunk holding one, or None (feasible)."""
+    for s in range(0, L, chunk):
+        ms = np.arange(s, min(L, s + chunk))
+        v = f32_pairs(np.full(ms.size, b), ms, d, native)
+        if (v < 0).any():
+            return int(ms[np.argmin(v)])
+    return None
+
+
+class _Float32Replay:
+    """First float32-feasible point of ascending grids, with reused refutations.
+
+    A grid point is rejected only by an ``m`` whose float32 value is negative, so the result
+    is exactly that of the article's loop under this float32 arithmetic. Candidate ``m`` come
+    from the nearest bases refuted earlier, the most recent witnesses, and the float64
+    argmin (``lib.transformers.cos_sum_min``); only when none is negative in float32 is the
+    base scanned in full.
+    """
+
+    def __init__(self, L: int, d: int, native: bool):
+        self.L, self.d, self.native = L, d, native
+        self.mem_b, self.mem_m = np.zeros(0), np.zeros(0, dtype=np.int64)
+        self.recent: list[int] = []
+        self.full_scans = 0
+
+    def first_feasible(self, grid: np.ndarray, batch: int = 256) -> int | None:
+        rb: list[float] = []
+        rm: list[int] = []
+        try:
+            for p in range(0, len(grid), batch):
+                bs = grid[p : p + batch]
+                alive = np.ones(len(bs), dtype=bool)
+
+                def kill(idx, ms, bs=bs, alive=alive):
+                    neg = f32_pairs(bs[idx], ms, self.d, self.native) < 0
+                    alive[idx[neg]] = False
+                    rb.extend(bs[idx[neg]])
+                    rm.extend(np.asarray(ms)[neg])
+
+                if self.mem_b.size:
+                    k = np.searchsorted(self.mem_b, bs)
+                    for nb in (np.clip(k - 1, 0, None), np.clip(k, None, self.mem_b.size - 1)):
+                        idx = np.nonzero(alive)[0]
+                        if idx.size:
+                            kill(idx, self.mem_m[nb[idx]])
+                for w in self.recent[-16:][::-1]:
+                    idx = np.nonzero(alive)[0]
+                    if idx.size:
+                        kill(idx, np.full(idx.size, w))
+                for i in np.nonzero(alive)[0]:
+                    if not alive[i]:
+                        continue
+                    b = float(bs[i])
+                    m = transformers.cos_sum_min(b, self.L, self.d)[1]
+                    if not f32_pairs([b], [m], self.d, self.native)[0] < 0:
+                        self.full_scans += 1
+                        m = f32_first_negative(b, self.L, self.d, self.native)
+                        if m is None:
+                            return p + int(i)
+                    alive[i] = False
+                    rb.append(b)
+                    rm.append(m)
+                    if m in self.recent:
+                        self.recent.remove(m)
+                    self.recent.append(m)
+                    rest = np.nonzero(alive)[0]
+                    rest = rest[rest > i]
+                    if rest.size:
+                        kill(rest, np.full(rest.size, m))
+            return None
+        finally:
+            b = np.concatenate((self.mem_b, np.asarray(rb, dtype=np.float64)))
+            m = np.concatenate((self.mem_m, np.asarray(rm, dtype=np.int64)))
+            order = np.argsort(b, kind="stable")
+            self.mem_b, self.mem_m = b[order], m[order]
+
+
+def float32_search(L: int, d: int = 128, stages: int = 5, native: bool = False) -> list[float]:
+    """The article's nested grid (as ``lib.transformers.su_grid_search``), float32 verdicts
+    (:func:`f32_pairs`; ``native`` selects NumPy's own float32 arithmetic)."""
+    replay = _Float32Replay(L, d, native)
+    B = 1000 * L
+    out = []
+    for k in range(1, stages + 1):
+        grid = np.linspace(0, 1, 10**k + 1)[1:] * B
+        i = replay.first_feasible(grid)
+        B = grid[i] if i is not None else B
+        out.append(float(B))
+    return out
+
+
 def machine() -> dict:
     cpu = platform.processor()
     try:
@@ -97,18 +216,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--max-k", type=int, default=1024, help="largest L in units of 1024")
     ap.add_argument("--certify", action="store_true", help="also the certified infimum")
-    ap.add_argument("--write-data", action="store_true", help="write data/rope_base_bounds.json")
-    ap.add_argument("--no-baseline", action="store_true", help="skip the plain NumPy timing")
+    ap.add_argument("--float32", action="store_true", help="also the float32 replay")
+    ap.add_argument("--write-data", action="store_true", help="rewrite data/rope_base_bounds.json")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the plain NumPy comparison")
     args = ap.parse_args()
     torch.set_num_threads(1)
     d = 128
+    stored = json.loads(DATA.read_text())
+    table = stored["article_table"]  # the article's printed table: its one copy
     info = machine()
     print(f"# {info['cpu']} | {info['cpus']} CPUs | load {info['load_average_at_start']}")
-    print("# d = 128, float64, 1k = 1024, one torch thread\n")
+    print("# d = 128, 1k = 1024, one torch thread\n")
 
     baseline = []
     if not args.no_baseline:
-        # 4 stages: the plain version needs ~200 s for the 5-stage search at L = 1k
+        # 4 stages: the plain version needs minutes for the 5-stage search at L = 1k
         print("side by side: the article's search (4 stages), plain vectorised NumPy vs lib.transformers")
         for L in (1024, 2048):
             t0 = time.perf_counter()
@@ -116,107 +238,78 @@ def main() -> None:
             t1 = time.perf_counter()
             b_lib = transformers.su_grid_search(L, d, stages=4)[-1]
             t2 = time.perf_counter()
-            same = "same value" if b_plain == b_lib else "DIFFERENT"
-            baseline.append(
-                {
-                    "L": L,
-                    "stages": 4,
-                    "plain_numpy_seconds": round(t1 - t0, 2),
-                    "lib_seconds": round(t2 - t1, 3),
-                    "ratio": (t1 - t0) / (t2 - t1),
-                    "same_value": b_plain == b_lib,
-                }
-            )
-            print(
-                f"  L={L:5d}: plain {t1 - t0:6.2f} s, lib {t2 - t1:5.2f} s, "
-                f"ratio {(t1 - t0) / (t2 - t1):5.1f}x ({same}: {b_lib:.6g})"
-            )
+            ratio = (t1 - t0) / (t2 - t1)
+            baseline.append({"L": L, "stages": 4, "time_ratio_plain_over_lib": round(ratio, 1),
+                             "same_value": b_plain == b_lib})
+            print(f"  L={L:5d}: plain / lib time ratio {ratio:6.1f}x "
+                  f"({'same value' if b_plain == b_lib else 'DIFFERENT'}: {b_lib:.6g})")
         print()
 
-    head = (
-        f"{'L':>5} {'search':>13} {'2 s.f.':>7} {'Su':>7} {'paper':>7} {'time':>7}"
-        f" {'min f':>9} {'paper feas.':>11}"
-    )
-    if args.certify:
-        head += f" {'certified infimum':>19} {'time':>7}"
-    print(head)
-    rows, total, total_128k = [], 0.0, None
-    for label, paper, su in zip(LABELS, PAPER, SU, strict=True):
-        k = int(label[:-1]) * (1024 if label.endswith("M") else 1)
-        if k > args.max_k:
+    print(f"{'L':>5} {'float64 search':>15} {'float32 model':>15} {'NumPy float32':>15}"
+          f" {'article':>8} {'paper':>8}"
+          f" {'certified infimum':>19}")
+    rows = []
+    for label, L, su, paper in zip(table["labels"], table["L"], table["article"], table["paper"],
+                                   strict=True):
+        if L > 1024 * args.max_k:
             break
-        L = 1024 * k
-        t0 = time.perf_counter()
         stages = transformers.su_grid_search(L, d)
-        t_search = time.perf_counter() - t0
-        total += t_search
         b = stages[-1]
         fmin, argmin = transformers.cos_sum_min(b, L, d)
-        fn_paper = transformers.first_negative(paper, L, d)
-        row = {
-            "L": L,
-            "label": label,
-            "su_grid_float64": b,
-            "su_grid_stages": stages,
-            "su_grid_seconds": round(t_search, 2),
-            "min_f_at_su_grid": fmin,
-            "argmin_m_at_su_grid": argmin,
-            "article_su": su,
-            "article_paper": paper,
-            "paper_value_first_negative": fn_paper,
-        }
-        line = (
-            f"{label:>5} {b:13.6e} {round_sig(b):7.1e} {su:7.1e} {paper:7.1e} {t_search:6.2f}s"
-            f" {fmin:9.2e} {'yes' if fn_paper == L else f'no (m={fn_paper})':>11}"
-        )
+        row = {"L": L, "label": label, "su_grid_float64": b, "su_grid_stages": stages,
+               "min_f_at_su_grid": fmin, "argmin_m_at_su_grid": argmin}
+        line = f"{label:>5} {b:15.8e}"
+        if args.float32:
+            stages32 = float32_search(L, d)
+            row["su_grid_float32"] = stages32[-1]
+            row["su_grid_float32_stages"] = stages32
+            row["su_grid_float32_numpy"] = float32_search(L, d, native=True)[-1]
+            line += f" {stages32[-1]:15.8e} {row['su_grid_float32_numpy']:15.8e}"
+        else:
+            line += f" {'':>31}"
+        line += f" {su:>8} {paper:>8}"
         if args.certify:
-            t0 = time.perf_counter()
             cert = transformers.certified_base_infimum(L, d)
-            t_cert = time.perf_counter() - t0
-            cert["seconds"] = round(t_cert, 2)
             row["certified"] = cert
-            line += f" {cert['b_lo']:19.12e} {t_cert:6.1f}s"
+            line += f" {cert['b_lo']:19.12e}"
         rows.append(row)
         print(line, flush=True)
-        if k == 128:
-            total_128k = total
-            print(f"{'':>5} cumulative search time 1k-128k: {total:.1f} s")
-    print(f"cumulative search time 1k-{rows[-1]['label']}: {total:.1f} s")
 
     if args.write_data:
-        if not args.certify or len(rows) < len(LABELS):
-            sys.exit("--write-data needs --certify and the full range")
+        if not (args.certify and args.float32) or len(rows) < len(table["labels"]):
+            sys.exit("--write-data needs --certify, --float32 and the full range")
         out = {
             "description": (
-                "Lower bounds on the RoPE base (kexue.fm/archives/10122), d = 128, 1k = 1024, "
-                "float64. su_grid_float64: the article's nested-grid search "
-                "(lib.transformers.su_grid_search, 5 stages); certified: the continuous infimum "
-                "bracket [b_lo, b_hi] of lib.transformers.certified_base_infimum (every base in "
-                "[1, b_lo) refuted, b_hi feasible)."
+                "Lower bounds on the RoPE base (kexue.fm/archives/10122), d = 128, 1k = 1024. "
+                "article_table: the article's printed table (typed by hand, the repository's "
+                "only copy). rows, computed by benchmarks/rope_bound.py: su_grid_float64 = the "
+                "article's nested-grid search with float64 feasibility "
+                "(lib.transformers.su_grid_search, 5 stages); su_grid_float32 = the same search "
+                "with the float32 phases of the article's JAX code (default precision; "
+                "model: benchmarks/rope_bound.py:f32_pairs); su_grid_float32_numpy = the same with "
+                "NumPy's own float32 arithmetic on the machine below; certified = the bracket "
+                "[b_lo, b_hi] of lib.transformers.certified_base_infimum (every base in [1, b_lo) "
+                "refuted, b_hi feasible)."
             ),
+            "article_table": table,
+            "paper_fit": stored["paper_fit"],
             "provenance": {
                 "script": "benchmarks/rope_bound.py",
-                "command": ".venv/bin/python benchmarks/rope_bound.py --certify --write-data",
+                "command": ".venv/bin/python benchmarks/rope_bound.py --certify --float32 --write-data",
                 "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "machine": info,
-                "versions": {
-                    "python": platform.python_version(),
-                    "numpy": np.__version__,
-                    "torch": torch.__version__,
-                },
+                "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                             "torch": torch.__version__},
             },
-            "settings": {"d": d, "dtype": "float64", "stages": 5, "rel_gap": 1e-12},
-            "timing": {
-                "search_seconds_1k_128k": round(total_128k, 2),
-                "search_seconds_1k_1M": round(total, 2),
+            "settings": {"d": d, "stages": 5, "rel_gap": 1e-12},
+            "benchmark": {
                 "plain_numpy_vs_lib": baseline,
-                "note": "wall-clock seconds on a shared 2-CPU machine, one thread",
+                "note": "wall-clock time ratio, both run side by side in one process, one thread",
             },
             "rows": rows,
         }
-        path = ROOT / "data" / "rope_base_bounds.json"
-        path.write_text(json.dumps(out, indent=1) + "\n")
-        print(f"wrote {path.relative_to(ROOT)}")
+        DATA.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote {DATA.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ from scipy.special import sici
 from lib import transformers
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "rope_base_bounds.json"
-# the article's own row (Su, "本文"), d = 128, 1k = 1024
-SU_ROW = {1: 4.3e3, 2: 1.2e4, 4: 2.7e4, 8: 8.4e4, 16: 2.3e5, 32: 6.3e5, 64: 2.1e6, 128: 4.9e6}
+# the article's own row (Su, "本文"), d = 128, 1k = 1024: read from its one copy in data/
+_TABLE = json.loads(DATA.read_text())["article_table"]
+SU_ROW = {L // 1024: float(s) for L, s in zip(_TABLE["L"], _TABLE["article"], strict=True)}
 
 
 def round_sig(x: float, n: int = 2) -> float:
@@ -233,6 +234,23 @@ def test_infinite_d_base_bound():
 
 
 # -- stored values (benchmark output) -----------------------------------------------------
+def f32_phase_model(b: float, ms: np.ndarray, d: int = 128) -> np.ndarray:
+    """f_b(m) with float32 base, frequencies and phases (the article's JAX default precision)."""
+    e = (np.float32(-2) * np.arange(d // 2, dtype=np.float32) / np.float32(d)).astype(np.float64)
+    th = (np.float64(np.float32(b)) ** e).astype(np.float32)
+    return np.cos((ms.astype(np.float32)[:, None] * th).astype(np.float64)).sum(1)
+
+
+def test_stored_table_is_the_article_table():
+    data = json.loads(DATA.read_text())
+    t = data["article_table"]
+    assert "kexue.fm/archives/10122" in t["source"]
+    assert t["L"] == [1024 * 2**i for i in range(11)] and len(t["labels"]) == 11
+    assert len(t["paper"]) == len(t["article"]) == 11
+    assert [r["label"] for r in data["rows"]] == t["labels"]
+    assert all(isinstance(s, str) and float(s) > 1 for s in t["paper"] + t["article"])
+
+
 def test_stored_bounds_are_feasible():
     """Every stored base satisfies f_b(m) >= 0 for all m < L, up to L = 1M (d = 128)."""
     data = json.loads(DATA.read_text())
@@ -243,6 +261,20 @@ def test_stored_bounds_are_feasible():
         assert transformers.is_feasible(row["certified"]["b_hi"], L, d)
         assert not transformers.is_feasible(row["certified"]["b_lo"] * (1 - 1e-9), L, d)
         assert row["certified"]["b_lo"] <= row["su_grid_float64"]
+
+
+def test_stored_float32_replay_at_512k():
+    """The stored float32-phase search at 512k is a float32-feasible point of the stage-5 grid."""
+    data = json.loads(DATA.read_text())
+    row = next(r for r in data["rows"] if r["label"] == "512k")
+    L, b32 = row["L"], row["su_grid_float32"]
+    grid = np.linspace(0, 1, 10**5 + 1)[1:] * row["su_grid_float32_stages"][3]
+    assert b32 in grid
+    ms = np.arange(L)
+    assert min(f32_phase_model(b32, ms[s : s + 65536]).min() for s in range(0, L, 65536)) >= 0
+    # float32 phases reject the float64 answer, which float64 accepts
+    b64 = row["su_grid_float64"]
+    assert transformers.is_feasible(b64, L) and f32_phase_model(b64, ms[-65536:]).min() < 0
 
 
 # -- bad input ----------------------------------------------------------------------------
