@@ -9,6 +9,7 @@ shared/contracts/transformers.md): ``from lib.transformers import apply_rope``.
 
 from .attention import *  # noqa: F401,F403
 from .deepnet import *  # noqa: F401,F403
+from .hwfa import *  # noqa: F401,F403
 from .performer import *  # noqa: F401,F403
 from .rope import *  # noqa: F401,F403
 from .rope_asymptotics import *  # noqa: F401,F403
