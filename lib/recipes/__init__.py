@@ -4,4 +4,5 @@ One module per chapter topic; every public name is re-exported here:
 ``from lib.recipes import unilm_mask``.
 """
 
+from .cln import *  # noqa: F401,F403
 from .xiangqi import *  # noqa: F401,F403
