@@ -11,7 +11,10 @@ makes the last one rational too:
   (``s = 0, 1``) the cubic restricts to ``c3 s^3 + c2 s^2 + c1 s``, whose third root is
   ``s = -c2/c3 - 1``; on the tangent at P (``s = 0`` twice) it is ``s = -c2/c3``;
 * **elliptic curves** ``y^2 = x^3 + a x + b`` ({eq}`eq-rational-points-addition`): the group
-  law reflects the third intersection, ``P + Q = (x3, -y3)``.
+  law reflects the third intersection, ``P + Q = (x3, -y3)``;
+* **heights** ({eq}`eq-rational-points-dup-forms`): ``x(2P)`` as a ratio of two binary quartic
+  forms, and the proven bounds on how far a doubling is from multiplying the height by four;
+* the chapter's two construction figures (:func:`plot_circle_secants`, :func:`plot_chord_tangent`).
 
 Conventions (contract ``shared/contracts/geometry.md``, section ``lib.numbertheory``):
 rationals are ``int`` or ``fractions.Fraction`` (any ``numbers.Rational``; floats and bools
@@ -26,6 +29,7 @@ import math
 import numbers
 from fractions import Fraction
 
+import numpy as np
 import sympy as sp
 
 from lib import checks
@@ -40,6 +44,10 @@ __all__ = [
     "ec_order",
     "torsion_candidates",
     "naive_height",
+    "duplication_forms",
+    "duplication_error_bounds",
+    "plot_circle_secants",
+    "plot_chord_tangent",
 ]
 
 _X, _Y = sp.symbols("x y")
@@ -301,8 +309,89 @@ def torsion_candidates(a, b) -> list[tuple[Fraction, Fraction]]:
 def naive_height(x) -> float:
     """``h(x) = log max(|m|, |n|)`` for ``x = m/n`` in lowest terms (natural log).
 
-    Chapter "rational-points", Eq. (eq-rational-points-height); exact integers go into
+    Chapter "rational-points", section on heights (``h(x)``); exact integers go into
     ``math.log``, so it is finite for numerators of any size. ValueError: x not rational.
     """
     x = _rational(x, "x")
     return math.log(max(abs(x.numerator), x.denominator))
+
+
+def duplication_forms(m, n, a, b):
+    """``(Phi(m, n), Psi(m, n))`` with ``x(2P) = Phi / Psi`` for ``x(P) = m / n``.
+
+    Chapter "rational-points", Eq. (eq-rational-points-dup-forms):
+    ``Phi = m^4 - 2a m^2 n^2 - 8b m n^3 + a^2 n^4``, ``Psi = 4n (m^3 + a m n^2 + b n^3)``. Exact
+    for Python integers of any size; NumPy arrays for ``m``, ``n`` are evaluated elementwise.
+    ValueError: a or b not an integer.
+    """
+    a, b = checks.integer(a, "a"), checks.integer(b, "b")
+    return (m**4 - 2 * a * m**2 * n**2 - 8 * b * m * n**3 + a**2 * n**4,
+            4 * n * (m**3 + a * m * n**2 + b * n**3))
+
+
+def duplication_error_bounds(a, b, grid=200_000) -> tuple[float, float, int]:
+    """``(lo, hi, R)``: proven bounds ``lo <= h(x(2P)) - 4 h(x(P)) <= hi`` on ``y^2 = x^3 + ax + b``.
+
+    Chapter "rational-points", section on heights. With the forms of :func:`duplication_forms`,
+    ``hi = log L`` (``L`` the larger sum of absolute coefficients) and ``lo = log(mu) - log R``,
+    where ``R = |resultant|`` of the two forms (the gcd of ``Phi(m, n)``, ``Psi(m, n)`` divides
+    it; SymPy) and ``mu`` is a lower bound of ``max(|Phi|, |Psi|)`` on the boundary of the
+    square ``[-1, 1]^2``: the minimum over ``grid + 1`` points per side minus the Lipschitz slack
+    ``4L`` times half the spacing. ValueError: singular curve, ``grid < 2``, ``mu <= 0`` (grid
+    too coarse).
+    """
+    a, b = checks.integer(a, "a"), checks.integer(b, "b")
+    _curve(a, b)
+    grid = checks.integer(grid, "grid", minimum=2)
+    m = sp.symbols("m")
+    phi, psi = (sp.Poly(f, m) for f in duplication_forms(m, 1, a, b))
+    R = int(abs(sp.resultant(phi, psi)))  # Psi has degree 3 in m: the forms' resultant is this
+    L = max(1 + 2 * abs(a) + 8 * abs(b) + a * a, 4 * (1 + abs(a) + abs(b)))
+    u = np.linspace(-1, 1, grid + 1)
+    side = [np.maximum(np.abs(f), np.abs(g)).min()
+            for f, g in (duplication_forms(1.0, u, a, b), duplication_forms(u, 1.0, a, b))]
+    mu = min(side) - 4 * L * (u[1] - u[0]) / 2
+    if mu <= 0:
+        raise ValueError(f"grid = {grid} is too coarse for a positive lower bound")
+    return math.log(mu) - math.log(R), math.log(L), R
+
+
+# -- figures (matplotlib axes in, drawn on; exact points converted to floats only here) ------
+def plot_circle_secants(ax, points, slopes) -> None:
+    """Chapter "rational-points", Eq. (eq-rational-points-circle): the unit circle, ``points``
+    (pairs of Fractions) as dots, and the chord from ``P = (-1, 0)`` to
+    :func:`conic_secant_point` for each rational slope in ``slopes``."""
+    th = np.linspace(0, 2 * np.pi, 400)
+    ax.plot(np.cos(th), np.sin(th), color="0.6", lw=1)
+    ax.scatter(*zip(*[(float(u), float(v)) for u, v in points], strict=True), s=9, color="k",
+               zorder=3, label="rational points")
+    for t in slopes:
+        Q = conic_secant_point(lambda u, v: u**2 + v**2 - 1, (-1, 0), t)
+        ax.plot([-1, float(Q[0])], [0, float(Q[1])], lw=1.2, label=f"$t={t}$")
+    ax.plot([-1], [0], "o", color="C1", ms=7)
+    ax.annotate("$P$", (-1, 0), xytext=(-1.25, 0.08))
+    ax.set(aspect="equal", xlim=(-1.2, 2.7), xlabel="$x$", ylabel="$y$")
+    ax.legend(fontsize=7, loc="center right")
+
+
+def plot_chord_tangent(ax, a, b, P, Q, xlim) -> None:
+    """Chapter "rational-points", Eqs. (eq-rational-points-vieta), (eq-rational-points-addition):
+    ``y^2 = x^3 + ax + b`` over ``xlim``, the chord PQ (the tangent if ``Q`` is None), the (finite)
+    third point R of :func:`cubic_third_point` and its reflection, ``P + Q`` by :func:`ec_add`."""
+    xs = np.linspace(*xlim, 2000)
+    rhs = xs**3 + a * xs + b
+    ys = np.where(rhs >= 0, np.sqrt(np.clip(rhs, 0, None)), np.nan)
+    ax.plot(xs, ys, xs, -ys, color="0.4", lw=1.2)
+    R = cubic_third_point(lambda u, v: v**2 - u**3 - a * u - b, P, Q)
+    S = ec_add(P, P if Q is None else Q, a, b)
+    xx = np.array([float(e[0]) for e in ([P, R] if Q is None else [P, Q, R])])
+    line_x = np.linspace(xx.min() - 0.4, xx.max() + 0.4, 10)
+    slope = float((R[1] - P[1]) / (R[0] - P[0]))
+    ax.plot(line_x, float(P[1]) + slope * (line_x - float(P[0])), color="C1")
+    ax.plot([float(R[0])] * 2, [float(R[1]), float(S[1])], "--", color="C2")
+    for pt, name in [(P, "$P$"), (Q, "$Q$"), (R, "$R$"), (S, "$2P$" if Q is None else "$P+Q$")]:
+        if pt is not None:
+            ax.plot(float(pt[0]), float(pt[1]), "o", color="k", ms=5)
+            ax.annotate(name, (float(pt[0]), float(pt[1])), xytext=(5, 5),
+                        textcoords="offset points")
+    ax.set(xlabel="$x$", ylabel="$y$")

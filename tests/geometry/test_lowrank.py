@@ -15,9 +15,16 @@ from scipy import optimize
 from lib.geometry import (
     als_errors,
     als_low_rank,
+    als_rate,
     best_rank_r,
+    competitor_excess,
+    moore_penrose_residual,
     pinv_via_svd,
+    plot_competitors_and_als,
+    plot_precision,
     random_orthonormal_rows,
+    rms_loglog_slope,
+    singular_value_errors,
     spectral_by_induction,
     svd_via_eigh,
 )
@@ -314,3 +321,147 @@ def test_als_bad_input(kw, match):
 def test_als_bad_matrix():
     with pytest.raises(ValueError, match="M"):
         als_low_rank(np.ones(3), 1)
+
+
+# -- moore_penrose_residual -----------------------------------------------------------------
+def test_moore_penrose_residual_zero_for_closed_form_and_positive_otherwise():
+    A = np.random.default_rng(13).standard_normal((6, 3))
+    left = np.linalg.solve(A.T @ A, A.T)  # the pseudo-inverse of a full-column-rank A, no SVD
+    assert moore_penrose_residual(A, left) < 1e-14
+    assert max(mp_residuals(A, left)) == pytest.approx(moore_penrose_residual(A, left), abs=1e-15)
+    assert moore_penrose_residual(A, 2 * left) == pytest.approx(1.0, rel=1e-12)  # MXM = 2M
+    assert moore_penrose_residual(np.diag([2.0, 0.0]), np.diag([0.5, 0.0])) == 0.0
+    assert moore_penrose_residual(np.diag([2.0, 0.0]), np.zeros((2, 2))) == 1.0  # finite at X = 0
+
+
+def test_moore_penrose_residual_bad_input():
+    with pytest.raises(ValueError, match="X must have shape"):
+        moore_penrose_residual(np.ones((2, 3)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="X"):
+        moore_penrose_residual(np.ones((2, 2)), [[np.nan, 0.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="M"):
+        moore_penrose_residual(np.ones(2), np.ones((2, 1)))
+
+
+# -- singular_value_errors, rms_loglog_slope --------------------------------------------------
+def test_singular_value_errors_shapes_and_error_laws():
+    sigma = np.array([1.0, 1e-2, 1e-4, 1e-6])
+    rel_e, rel_s, dlam = singular_value_errors(sigma, 6, 5, np.random.default_rng(14))
+    assert rel_e.shape == rel_s.shape == dlam.shape == (5, 4)
+    assert np.all(np.abs(rel_s) * sigma < 10 * EPS)  # direct SVD: absolute error ~ eps sigma_1
+    assert np.all(np.abs(dlam) < 20 * EPS)  # eigenvalues of M^T M: absolute error ~ eps sigma_1^2
+    assert np.median(rel_e[:, -1]) > 1e-6  # sigma = 1e-6: eps / sigma^2 ~ 1e-4, far above SVD's
+
+
+def test_singular_value_errors_bad_input():
+    rng = np.random.default_rng(0)
+    for bad in ([1.0, 2.0], [1.0, 0.0], [], [[1.0]]):
+        with pytest.raises(ValueError, match="sigma"):
+            singular_value_errors(bad, 3, 1, rng)
+    with pytest.raises(ValueError, match="n"):
+        singular_value_errors([1.0, 0.5], 1, 1, rng)
+    with pytest.raises(ValueError, match="trials"):
+        singular_value_errors([1.0], 2, 0, rng)
+    with pytest.raises(ValueError, match="rng"):
+        singular_value_errors([1.0], 2, 1, 0)
+
+
+def test_rms_loglog_slope_exact_power_laws_and_batches():
+    sigma = np.logspace(0, -6, 7)
+    window = sigma <= 1e-1
+    for p in (-2.0, -1.0, 0.5):
+        rel = np.vstack([sigma**p, 3 * sigma**p])  # RMS = sqrt(5) sigma^p: slope p exactly
+        assert rms_loglog_slope(rel, sigma, window) == pytest.approx(p, abs=1e-12)
+    stack = np.stack([np.vstack([sigma**-2, sigma**-2]), np.vstack([sigma**-1, sigma**-1])])
+    np.testing.assert_allclose(rms_loglog_slope(stack, sigma, window), [-2.0, -1.0], atol=1e-12)
+
+
+def test_rms_loglog_slope_bad_input():
+    sigma = np.array([1.0, 0.1, 0.01])
+    with pytest.raises(ValueError, match="rel"):
+        rms_loglog_slope(np.ones(3), sigma, [True] * 3)
+    with pytest.raises(ValueError, match="window"):
+        rms_loglog_slope(np.ones((2, 3)), sigma, [True, False, False])
+    with pytest.raises(ValueError, match="rel must have a positive RMS"):
+        rms_loglog_slope(np.zeros((2, 3)), sigma, [True] * 3)
+
+
+# -- competitor_excess ------------------------------------------------------------------------
+def test_competitor_excess_families_never_beat_the_bound():
+    rng = np.random.default_rng(15)
+    s = np.array([4.0, 3.0, 1.0, 0.5, 0.25])
+    M, _, _ = with_singular_values(s, 7, 5, rng)
+    for fam in ("gaussian", "best-b", "perturbed"):
+        fro, spec = competitor_excess(M, 2, fam, rng, draws=200, chunk=50)
+        assert fro.shape == spec.shape == (200,)
+        assert fro.min() >= -1e-13 and spec.min() >= -1e-13
+    fro, spec = competitor_excess(M, 2, "perturbed", rng, draws=200, chunk=100)
+    assert fro.min() < 1e-6  # noise 1e-6 around the optimum: excess of order 1e-12 .. 1e-2
+    # the optimal B for a given A: its Frobenius error is that of the projection onto range(A)
+    fro_b, _ = competitor_excess(M, 2, "best-b", np.random.default_rng(1), draws=10, chunk=10)
+    G = np.random.default_rng(1).standard_normal((10, 7, 2))
+    direct = [np.sum((g @ np.linalg.lstsq(g, M, rcond=None)[0] - M) ** 2) for g in G]
+    np.testing.assert_allclose(fro_b, np.array(direct) / np.sum(s[2:] ** 2) - 1, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw, match", [({"r": 0}, "r"), ({"r": 5}, "r"), ({"family": "x"}, "family"),
+                                       ({"draws": 12}, "draws"), ({"chunk": 0}, "chunk"),
+                                       ({"rng": 1}, "rng")])
+def test_competitor_excess_bad_input(kw, match):
+    args = {"r": 1, "family": "gaussian", "rng": np.random.default_rng(0), "draws": 10, "chunk": 5}
+    args.update(kw)
+    with pytest.raises(ValueError, match=match):
+        competitor_excess(np.random.default_rng(0).standard_normal((6, 5)), **args)
+
+
+def test_competitor_excess_rank_deficient_matrix():
+    with pytest.raises(ValueError, match="rank"):
+        competitor_excess(np.diag([1.0, 0.0, 0.0]), 1, "gaussian", np.random.default_rng(0),
+                          draws=5, chunk=5)
+
+
+# -- als_rate -------------------------------------------------------------------------------
+def test_als_rate_recovers_a_geometric_decay():
+    k = np.arange(1, 101)
+    rel = np.vstack([0.5 * 0.8**k, 2.0 * 0.9**k + 1e-30])
+    np.testing.assert_allclose(als_rate(rel, 1e-9, 1e-2), [0.8, 0.9], rtol=1e-10)
+
+
+def test_als_rate_matches_theory_on_a_matrix():
+    rng = np.random.default_rng(16)
+    s = np.array([4.0, 2.0, 1.8, 0.1])  # slow mode (1.8/2)^4; the 0.1 mode dies at once
+    M, _, _ = with_singular_values(s, 6, 4, rng)
+    E = np.stack([als_errors(M, 2, 100, np.random.default_rng(i)) for i in range(3)])
+    rate = als_rate(E / np.sum(s[2:] ** 2) - 1, 1e-12, 1e-6)
+    np.testing.assert_allclose(rate, (s[2] / s[1]) ** 4, rtol=1e-3)
+
+
+def test_als_rate_bad_input():
+    with pytest.raises(ValueError, match="rel_excess"):
+        als_rate(np.ones(5))
+    with pytest.raises(ValueError, match="run 0"):
+        als_rate(np.ones((1, 5)))
+    with pytest.raises(ValueError, match="high"):
+        als_rate(np.ones((1, 5)), low=1e-3, high=1e-4)
+    with pytest.raises(ValueError, match="low"):
+        als_rate(np.ones((1, 5)), low=0.0)
+
+
+# -- the figures ----------------------------------------------------------------------------
+def test_plots_draw_every_series():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sigma = np.logspace(0, -4, 5)
+    fig, ax = plt.subplots()
+    plot_precision(ax, sigma, sigma**-2 * EPS, sigma**-1 * EPS, 0.1, 0.1)
+    assert len(ax.lines) == 5 and ax.xaxis_inverted()
+    fig, axes = plt.subplots(1, 3)
+    rng = np.random.default_rng(0)
+    excess = {"a": (rng.uniform(size=20), rng.uniform(size=20)), "b": (np.zeros(20), np.ones(20))}
+    plot_competitors_and_als(axes, excess, 0.5 ** np.arange(1, 31)[None, :].repeat(3, 0), 0.5)
+    assert len(axes[0].patches) == len(axes[1].patches) == 120  # 60 bins per family
+    assert len(axes[2].lines) == 4  # three runs and the predicted rate
+    plt.close("all")

@@ -17,11 +17,15 @@ from hypothesis import strategies as st
 from lib.numbertheory import (
     conic_secant_point,
     cubic_third_point,
+    duplication_error_bounds,
+    duplication_forms,
     ec_add,
     ec_double,
     ec_mul,
     ec_order,
     naive_height,
+    plot_chord_tangent,
+    plot_circle_secants,
     pythagorean_triples,
     torsion_candidates,
 )
@@ -339,3 +343,69 @@ def test_multiples_are_a_homomorphism(m, n):
     a, b, P = 0, 17, (-2, 3)
     assert ec_add(ec_mul(P, m, a, b), ec_mul(P, n, a, b), a, b) == ec_mul(P, m + n, a, b)
     assert ec_mul(ec_mul(P, m, a, b), n, a, b) == ec_mul(P, m * n, a, b)
+
+
+# -- duplication forms and the height bounds ------------------------------------------------
+@pytest.mark.parametrize("a, b, P", [(0, -2, (3, 5)), (0, 17, (-2, 3)), (-43, 166, (3, 8)),
+                                     (-7, 10, (1, 2))])
+def test_duplication_forms_give_x_of_2p(a, b, P):
+    xs = sp.symbols("x")
+    ref = (xs**4 - 2 * a * xs**2 - 8 * b * xs + a**2) / (4 * (xs**3 + a * xs + b))  # SymPy
+    Q = P
+    for _ in range(4):
+        m, n = Fr(Q[0]).numerator, Fr(Q[0]).denominator
+        phi, psi = duplication_forms(m, n, a, b)
+        D = ec_double(Q, a, b)
+        if D is None:
+            break
+        assert Fr(phi, psi) == D[0] == Fr(str(ref.subs(xs, sp.Rational(m, n))))
+        Q = D
+
+
+def test_duplication_forms_on_arrays_and_bad_input():
+    import numpy as np
+
+    phi, psi = duplication_forms(np.array([1.0, 2.0]), np.array([1.0, 1.0]), 0, -2)
+    assert phi.tolist() == [1 + 16, 16 + 32] and psi.tolist() == [4 * (1 - 2), 4 * (8 - 2)]
+    with pytest.raises(ValueError, match="a"):
+        duplication_forms(1, 1, 0.5, 1)
+
+
+def test_duplication_error_bounds_known_values_and_validity():
+    lo, hi, R = duplication_error_bounds(0, -2)
+    m = sp.symbols("m")
+    assert R == abs(sp.resultant(m**4 + 16 * m, 4 * m**3 - 8, m))  # independent SymPy resultant
+    assert hi == pytest.approx(math.log(17)) and lo < 0 < hi
+    for a, b, P in [(0, -2, (3, 5)), (0, 17, (-2, 3)), (-2, 5, (1, 2))]:
+        lo, hi, R = duplication_error_bounds(a, b)
+        Q = (Fr(P[0]), Fr(P[1]))
+        for _ in range(5):
+            D = ec_double(Q, a, b)
+            e = naive_height(D[0]) - 4 * naive_height(Q[0])
+            phi, psi = duplication_forms(Q[0].numerator, Q[0].denominator, a, b)
+            assert lo <= e <= hi and R % math.gcd(phi, psi) == 0
+            Q = D
+
+
+def test_duplication_error_bounds_bad_input():
+    with pytest.raises(ValueError, match="singular"):
+        duplication_error_bounds(0, 0)
+    with pytest.raises(ValueError, match="grid"):
+        duplication_error_bounds(0, -2, grid=2)
+    with pytest.raises(ValueError, match="b"):
+        duplication_error_bounds(0, Fr(1, 2))
+
+
+def test_plots_draw_the_constructions():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2)
+    plot_circle_secants(ax1, [(Fr(3, 5), Fr(4, 5)), (Fr(0), Fr(1))], [Fr(1, 2), Fr(1)])
+    assert len(ax1.lines) == 1 + 2 + 1 and len(ax1.collections) == 1
+    plot_chord_tangent(ax2, 0, 17, (Fr(-2), Fr(3)), (Fr(-1), Fr(4)), (-2.6, 5))
+    marked = {(x, y) for line in ax2.lines[4:] for x, y in line.get_xydata()}
+    assert {(-2.0, 3.0), (-1.0, 4.0), (4.0, 9.0), (4.0, -9.0)} <= marked  # P, Q, R, P + Q
+    plt.close(fig)
