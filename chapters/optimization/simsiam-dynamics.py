@@ -29,18 +29,13 @@
 # (ch-simsiam-dynamics)=
 # # Why SimSiam does not collapse: a toy flow and a linear model
 #
-# SimSiam {cite}`7980-chen-simsiam` trains an encoder by making one augmented view predict
-# another, with no negative pairs. A constant encoder would minimise its loss, yet training does
-# not find it as long as the target branch is stopped (stop-gradient) and a predictor sits on
-# the other branch. The article {cite}`7980-su-simsiam` argues that the explanation lies in the
-# *dynamics* of gradient descent, not in the loss, and illustrates this with a two-parameter
-# flow. We solve that flow exactly. With stop-gradient the collapsed state $\theta=0$ *repels*
-# for a predictor started between 0 and its target 1, so the encoder never collapses from there.
-# With the whole gradient the outcome is a race, and the conserved quantity
-# $(1-\varphi)^2-\theta^2$ decides it in advance: the article's start lies on the losing side,
-# but half of the unit square of starts does not. A linear SimSiam trained on synthetic data
-# reproduces the paper's contrast (collapse without stop-gradient or without predictor), and a
-# sweep of the predictor's learning rate supports the article's fast-predictor picture.
+# SimSiam {cite}`7980-chen-simsiam` makes one augmented view predict another, without negative
+# pairs; a constant encoder minimises its loss, yet training with stop-gradient and a predictor
+# avoids it. The article {cite}`7980-su-simsiam` puts the reason in the *dynamics* of gradient
+# descent, with a two-parameter flow that we solve exactly: with stop-gradient the collapsed state
+# *repels*; with the whole gradient a conserved quantity decides the race in advance — the
+# article's start loses it, half of the unit square does not. A linear SimSiam reproduces the
+# paper's contrast (collapse without stop-gradient or predictor).
 #
 # :::{prf:theorem} The toy flow
 # :label: thm-simsiam-dynamics
@@ -61,9 +56,8 @@
 #    $\tfrac56$; the article's start $(0.6, 0.1)$ collapses under (ii) and (iii).
 # :::
 #
-# BYOL {cite}`7980-grill-byol` is the same construction with an exponential-moving-average
-# target; SimSiam sets that average's rate to zero. Linear versions of both are analysed by
-# {cite}`7980-tian-directpred`. Everything below is float64 unless said otherwise.
+# BYOL {cite}`7980-grill-byol` uses a moving-average target; SimSiam sets its rate to zero.
+# Linear versions of both are analysed by {cite}`7980-tian-directpred`. All is float64 unless said.
 
 # %% tags=["hide-input"]
 import math
@@ -77,8 +71,8 @@ from lib.book import Chapter, show_table
 from lib.optimization import (
     expansion_terms,
     linear_simsiam,
+    simsiam_collapse_map,
     simsiam_toy_fate,
-    simsiam_toy_flow,
     simsiam_toy_limit,
     simsiam_toy_rhs,
     simsiam_toy_solve,
@@ -88,16 +82,13 @@ from lib.stats import bootstrap_se, mean_se, proportion_se, z_score
 ch = Chapter("simsiam-dynamics", seed=7980)
 MODES = {"stopgrad": "stop-gradient", "full": "full gradient", "second": "target term only"}
 PHI0, THETA0 = 0.6, 0.1  # the article's start
-EPS = np.finfo(np.float64).eps
 
 # %% [markdown]
 # ## 1. Two gradient paths, and a toy with one weight each
 #
-# Write the SimSiam loss as $\mathcal L(\varphi,\theta)=\mathbb E\,
-# l\bigl(h_\varphi(f_\theta(\mathcal T_1x)),\,f_\theta(\mathcal T_2x)\bigr)$: an encoder
-# $f_\theta$ applied to two augmentations, a predictor $h_\varphi$ on one branch. The encoder
-# weight appears twice, so its gradient has two parts, one through the prediction and one
-# through the target:
+# Write the loss as $\mathcal L(\varphi,\theta)=\mathbb E\,l\bigl(h_\varphi(f_\theta(\mathcal
+# T_1x)),\,f_\theta(\mathcal T_2x)\bigr)$: an encoder $f_\theta$ on two augmentations, a predictor
+# $h_\varphi$ on one branch. The encoder weight appears twice, so its gradient has two parts:
 #
 # $$
 # \dot\varphi=-\mathbb E\Bigl[\partial_h l\;\partial_\varphi h\Bigr],\qquad
@@ -105,10 +96,9 @@ EPS = np.finfo(np.float64).eps
 # \;+\;\underbrace{\partial_f l\;\partial_\theta f}_{\text{target branch}}\Bigr].
 # $$ (eq-simsiam-dynamics-gradflow)
 #
-# Stop-gradient deletes the target-branch term. The article's toy keeps one scalar of each kind:
-# the encoder outputs $\theta$, the predictor multiplies by $\varphi$, the target is
-# $\tilde\theta=\theta$, and $l=\frac12(\varphi\theta-\tilde\theta)^2$. Writing
-# $r=\varphi\theta-\theta$ for the prediction error, the three flows are
+# Stop-gradient deletes the target-branch term. The toy keeps one scalar of each kind: encoder
+# output $\theta$, predictor $\varphi$, target $\tilde\theta=\theta$. With the prediction error
+# $r=\varphi\theta-\theta$ the three flows are
 #
 # $$
 # \dot\varphi=-r\theta,\qquad
@@ -117,8 +107,8 @@ EPS = np.finfo(np.float64).eps
 # +r=-\theta(1-\varphi) & \text{target term only.}\end{cases}
 # $$ (eq-simsiam-dynamics-flows)
 #
-# SymPy confirms that these are the two partial gradients of $l$ and their sum (which is also
-# the derivative of $l(\varphi,\theta,\theta)$):
+# SymPy: these are the two partial gradients of $l$ and their sum (the derivative of
+# $l(\varphi,\theta,\theta)$); `simsiam_toy_rhs`, integrated below, equals them at random points:
 
 # %%
 phi, th, tt = sp.symbols("phi theta theta_target", real=True)
@@ -135,43 +125,28 @@ ch.claim("flows-are-gradient-parts-sympy", ok, equals=True, why="exact symbolic"
 ch.source_number("1/2", value=0.5, where="§Dynamics of non-collapse, the toy loss",
                  fate="reproduced", claim="flows-are-gradient-parts-sympy")
 
-# %% [markdown]
-# The library's vector field, which everything below integrates, agrees with the symbolic one
-# at random points:
-#
-# ```{literalinclude} /lib/optimization/simsiam.py
-# :pyobject: simsiam_toy_rhs
-# ```
-
-# %%
 P, Q = ch.rng.normal(size=1000) * 2, ch.rng.normal(size=1000) * 2
 scale = (1 + np.abs(P) + np.abs(Q)) ** 3
-worst = 0.0
-for m in MODES:
-    ref = sp.lambdify((phi, th), (-r * th, article[m]))(P, Q)
-    got = simsiam_toy_rhs(P, Q, m)
-    for g, e in zip(got, ref, strict=True):
-        worst = max(worst, np.max(np.abs(g - e) / scale))
-ch.claim("rhs-matches-sympy", worst, at_most=4 * EPS,
+worst = max(np.max(np.abs(g - e) / scale) for m in MODES
+            for g, e in zip(simsiam_toy_rhs(P, Q, m),
+                            sp.lambdify((phi, th), (-r * th, article[m]))(P, Q), strict=True))
+ch.claim("rhs-matches-sympy", worst, at_most=4 * np.finfo(np.float64).eps,
          why="two groupings of a cubic: at most ~4 roundings of terms <= (1+|φ|+|θ|)³",
          statement="simsiam_toy_rhs equals the symbolic flows at 1000 random points")
 
 # %% [markdown]
 # ## 2. One conserved quantity per flow
 #
-# Each flow is two-dimensional and keeps one function of the state constant:
+# Each flow keeps one function of the state constant:
 #
 # $$
-# \begin{aligned}
-# \text{stop-gradient:}&\quad \theta^2-\varphi^2,\\
-# \text{full gradient:}&\quad (1-\varphi)^2-\theta^2,\\
-# \text{target term only:}&\quad \varphi+\tfrac12\theta^2 .
-# \end{aligned}
+# \begin{aligned}&\text{stop-gradient:}&&\theta^2-\varphi^2,\\
+# &\text{full gradient:}&&(1-\varphi)^2-\theta^2,\\
+# &\text{target term only:}&&\varphi+\tfrac12\theta^2 .\end{aligned}
 # $$ (eq-simsiam-dynamics-invariants)
 #
-# For the first, $\frac{d}{dt}(\theta^2-\varphi^2)=2\theta(-r\varphi)-2\varphi(-r\theta)=0$; the
-# other two cancel the same way. So every trajectory runs along one level curve, and the only
-# question is where on that curve it stops.
+# E.g. $\frac{d}{dt}(\theta^2-\varphi^2)=2\theta(-r\varphi)-2\varphi(-r\theta)=0$. Every trajectory
+# runs along one level curve; the only question is where on it it stops.
 
 # %%
 INV = {"stopgrad": th**2 - phi**2, "full": (1 - phi) ** 2 - th**2, "second": phi + th**2 / 2}
@@ -183,24 +158,22 @@ for m, q in INV.items():
 # %% [markdown]
 # ## 3. Fixed points: two lines, and which one attracts
 #
-# $\dot\varphi=0$ needs $\theta=0$ or $\varphi=1$, and in all three flows either condition also
-# stops $\theta$. So the fixed points are the collapsed line $\theta=0$ and the fitted line
-# $\varphi=1$. What decides the outcome is their stability. Linearising across the collapsed
-# line, the only non-zero eigenvalue is the growth rate of a small $\theta$:
+# $\dot\varphi=0$ needs $\theta=0$ or $\varphi=1$, and in all three flows either also stops
+# $\theta$: the fixed points are the collapsed line $\theta=0$ and the fitted line $\varphi=1$.
+# Across the collapsed line the only non-zero eigenvalue is the growth rate of a small $\theta$,
 #
 # $$
 # \lambda_{\theta=0}=\begin{cases}\varphi(1-\varphi) & \text{stop-gradient},\\
-# -(1-\varphi)^2 & \text{full gradient},\\
-# \varphi-1 & \text{target term only,}\end{cases}
+# -(1-\varphi)^2 & \text{full gradient},\\ \varphi-1 & \text{target term only,}\end{cases}
 # $$ (eq-simsiam-dynamics-eigen)
 #
-# while across the fitted line it is $-\theta^2$ in every flow. For $0<\varphi<1$, stop-gradient
-# makes the collapsed line **repel**: near $\theta=0$ the encoder grows like
-# $e^{\varphi(1-\varphi)t}$. The other two flows attract it there.
+# and across the fitted line it is $-\theta^2$ in every flow. For $0<\varphi<1$ stop-gradient
+# makes the collapsed line **repel** (the encoder grows like $e^{\varphi(1-\varphi)t}$); the other
+# two flows attract it there.
 
 # %%
 expected = {"stopgrad": phi * (1 - phi), "full": -(1 - phi) ** 2, "second": phi - 1}
-rows, ok = [], True
+ok = True
 for m in MODES:
     F = sp.Matrix([-r * th, article[m]])
     sols = sp.solve(list(F), [phi, th], dict=True)
@@ -210,19 +183,14 @@ for m in MODES:
     on_fit = [e for e in Jm.subs(phi, 1).eigenvals() if e != 0]
     ok &= len(on_collapse) == 1 and sp.simplify(on_collapse[0] - expected[m]) == 0
     ok &= len(on_fit) == 1 and sp.simplify(on_fit[0] + th**2) == 0
-    rows.append([MODES[m], str(sp.factor(on_collapse[0])), str(on_fit[0])])
 ch.claim("fixed-points-and-eigenvalues-sympy", ok, equals=True, why="exact symbolic",
          statement="fixed points θ = 0 and φ = 1; eigenvalues of Eq. (eq-simsiam-dynamics-eigen)")
-show_table(["flow", "eigenvalue across θ = 0", "eigenvalue across φ = 1"], rows)
 
 # %% [markdown]
-# Under stop-gradient the toy therefore has no race to win: for $0<\varphi<1$ the encoder is
-# pushed *away* from collapse. The race that the article describes lives in the full flow. There
-# $\theta$ always shrinks and $\varphi$ always grows, and the invariant decides in advance which
-# one arrives first. Speeding up the predictor by a factor $\kappa$
-# ($\dot\varphi=-\kappa r\theta$) changes the invariant to $(1-\varphi)^2-\kappa\theta^2$, so a
-# fast enough predictor wins even without stop-gradient: from the article's start it needs
-# $\kappa>(1-\varphi_0)^2/\theta_0^2$.
+# So stop-gradient has no race; the article's race is the full flow's, decided by the invariant.
+# A predictor $\kappa$ times faster ($\dot\varphi=-\kappa r\theta$) conserves
+# $(1-\varphi)^2-\kappa\theta^2$ and wins without stop-gradient if $\kappa>(1-\varphi_0)^2/\theta_0^2$,
+# {glue:text}`fast-predictor-threshold` from the article's start (it fails on a linear SimSiam, §6).
 
 # %%
 kappa, a0, b0 = sp.symbols("kappa phi_0 theta_0", positive=True)
@@ -236,30 +204,21 @@ ch.claim("fast-predictor-threshold", int(kappa_star), equals=16,
          statement="from (0.6, 0.1) the full flow survives iff the predictor is > 16x faster")
 
 # %% [markdown]
-# A predictor {glue:text}`fast-predictor-threshold` times faster than the encoder would rescue the
-# toy's full gradient. Section 6 tries this on a linear SimSiam, where it does not work.
-#
 # ## 4. Where each flow ends
 #
-# Each trajectory moves monotonically along its level curve until it meets a line of fixed
-# points. For $0<\varphi_0<1$: under stop-gradient $\varphi$ rises to 1 and $\theta$ rises with
-# it; under the full gradient $\theta$ falls and $\varphi$ rises; with the target term only,
-# $\varphi\le\varphi_0+\theta_0^2/2$ along the curve. Intersecting the level curves
-# {eq}`eq-simsiam-dynamics-invariants` with the lines gives
+# Each trajectory moves monotonically along its level curve {eq}`eq-simsiam-dynamics-invariants`
+# until it meets a line of fixed points (for $0<\varphi_0<1$, $\varphi$ rises in the first two
+# flows and stays below $\varphi_0+\theta_0^2/2$ in the third). With $C=\theta_0^2-\varphi_0^2$,
+# $D=(1-\varphi_0)^2-\theta_0^2$ and $E=\varphi_0+\tfrac12\theta_0^2$ the limits are
 #
 # $$
-# \begin{aligned}
-# &\text{stop-gradient:} && (1,\ \sqrt{1+C}), && C=\theta_0^2-\varphi_0^2,\\
-# &\text{full}, D\ge0: && (1-\sqrt D,\ 0), && D=(1-\varphi_0)^2-\theta_0^2,\\
-# &\text{full}, D<0: && (1,\ \sqrt{-D}), &&\\
-# &\text{target only}, E\le1: && (E,\ 0), && E=\varphi_0+\tfrac12\theta_0^2,\\
-# &\text{target only}, E>1: && (1,\ \sqrt{2(E-1)}). &&
-# \end{aligned}
+# \begin{aligned}&\text{stop-gradient:} && (1,\ \sqrt{1+C}),\\
+# &\text{full:} && (1-\sqrt D,\ 0)\ \text{if}\ D\ge0,\ \text{else}\ (1,\ \sqrt{-D}),\\
+# &\text{target only:} && (E,\ 0)\ \text{if}\ E\le1,\ \text{else}\ (1,\ \sqrt{2(E-1)}).\end{aligned}
 # $$ (eq-simsiam-dynamics-limits)
 #
-# At the article's start, $C=-0.35$, $D=0.15$ and $E=0.605$: stop-gradient ends at
-# $\theta=\sqrt{0.65}$, the other two flows collapse. `simsiam_toy_fate` writes these cases down
-# for any real $\varphi_0$ (Section 5 needs the starts outside $(0,1)$ too):
+# At the article's start $C=-0.35$, $D=0.15$, $E=0.605$: only stop-gradient survives, at
+# $\theta=\sqrt{0.65}$. `simsiam_toy_fate` covers any real $\varphi_0$ (section 5 needs it):
 #
 # :::{admonition} Full code: simsiam_toy_fate
 # :class: dropdown
@@ -269,12 +228,10 @@ ch.claim("fast-predictor-threshold", int(kappa_star), equals=16,
 # :::
 #
 # We integrate each flow with SciPy's LSODA (stiff-safe) at `rtol=1e-10`, `atol=1e-12` to
-# $T=200$. The tolerance of each comparison has two parts: the solver's global error, taken as
-# ten local tolerances (the tests check this proportionality at `rtol` $10^{-8}$ and $10^{-10}$),
-# and how far the *exact* flow can still be from its limit at $T$, bounded from the flows:
-# with the full gradient $\dot\theta/\theta=-(1-\varphi)^2\le-D$, so $\theta(T)\le\theta_0e^{-DT}$;
-# with the target term only $\dot\theta/\theta=\varphi-1\le E-1$; under stop-gradient $\theta$
-# increases, so $|1-\varphi(T)|\le|1-\varphi(t_1)|\,e^{-\theta(t_1)^2(T-t_1)}$ for any $t_1$.
+# $T=200$. Tolerance: ten local tolerances for the solver (the tests check this proportionality)
+# plus a bound on how far the *exact* flow is from its limit at $T$: $\theta(T)\le\theta_0e^{-DT}$
+# (full, as $\dot\theta/\theta\le-D$), $\theta(T)\le\theta_0e^{(E-1)T}$ (target term), and
+# $|1-\varphi(T)|\le|1-\varphi(t_1)|\,e^{-\theta(t_1)^2(T-t_1)}$ (stop-gradient, $\theta$ increasing).
 
 # %%
 RTOL, ATOL, T = 1e-10, 1e-12, 200.0
@@ -286,71 +243,45 @@ ch.claim("article-start-invariants",
          exact == [sp.Rational(-7, 20), sp.Rational(3, 20), sp.Rational(121, 200)],
          equals=True, why="exact rational arithmetic",
          statement="at (0.6, 0.1): C = -0.35, D = 0.15, E = 0.605")
-C0, D0, E0 = (float(v) for v in exact)
+_, D0, E0 = (float(v) for v in exact)
 t_sg, phi_sg, th_sg = runs["stopgrad"]
 i = len(t_sg) // 2  # t1 = T/2 in the stop-gradient bound
 transient = {"stopgrad": abs(1 - phi_sg[i]) * math.exp(-th_sg[i] ** 2 * (T - t_sg[i])),
-             "full": THETA0 * math.exp(-D0 * T),
-             "second": THETA0 * math.exp(-(1 - E0) * T)}
-
-# %%
+             "full": THETA0 * math.exp(-D0 * T), "second": THETA0 * math.exp(-(1 - E0) * T)}
 why = "solver: 10 x (rtol + atol), plus the transient bound at T derived above"
 for m, (_, ph, q) in runs.items():
     lim_phi, lim_th = simsiam_toy_limit(m, PHI0, THETA0)
-    tol = SOLVER + transient[m]
-    ch.claim(f"limit-{m}-phi", ph[-1], equals=lim_phi, atol=tol, why=why,
+    ch.claim(f"limit-{m}-phi", ph[-1], equals=lim_phi, atol=SOLVER + transient[m], why=why,
              statement=f"{MODES[m]}: φ(200) equals the closed-form limit")
-    ch.claim(f"limit-{m}-theta", q[-1], equals=lim_th, atol=tol, why=why,
+    ch.claim(f"limit-{m}-theta", q[-1], equals=lim_th, atol=SOLVER + transient[m], why=why,
              statement=f"{MODES[m]}: θ(200) equals the closed-form limit")
     inv = sp.lambdify((phi, th), INV[m])
     drift = np.max(np.abs(inv(ph, q) - inv(PHI0, THETA0)))
     ch.claim(f"drift-{m}", drift, at_most=2 * max(1, np.abs(q).max()) * SOLVER,
              why="|dQ/dy| <= 2 max|y| times the solver error of y",
              statement=f"{MODES[m]}: the invariant stays constant along the path")
-
-# %%
 where = "§Dynamics of non-collapse, "
-ch.source_number("1", where=where + "first plot: φ tends to 1 (stop-gradient)",
-                 fate="reproduced", claim="limit-stopgrad-phi")
-ch.source_number("0", where=where + "second plot: θ tends to 0 (full gradient)",
-                 fate="reproduced", claim="limit-full-theta")
-ch.source_number("0", where=where + "text: θ tends to 0 (target term only)",
-                 fate="reproduced", claim="limit-second-theta")
+for printed, what, name in (("1", "first plot: φ tends to 1 (stop-gradient)", "stopgrad-phi"),
+                            ("0", "second plot: θ tends to 0 (full gradient)", "full-theta"),
+                            ("0", "text: θ tends to 0 (target term only)", "second-theta")):
+    ch.source_number(printed, where=where + what, fate="reproduced", claim=f"limit-{name}")
 for printed in ("φ(0)=0.6", "θ(0)=0.1"):
     ch.source_number(printed, value=float(printed.split("=")[1]),
                      where=where + "the toy's initial values", fate="out of scope",
                      reason="an input of the toy, used as given by the claims of Sections 4-5")
 
 # %% [markdown]
-# Under stop-gradient the encoder ends at {glue:text}`limit-stopgrad-theta:.6f`
-# ($=\sqrt{0.65}$); with the full gradient the predictor stalls at
-# {glue:text}`limit-full-phi:.6f` ($=1-\sqrt{0.15}$) and with the target term alone at
-# {glue:text}`limit-second-phi:.6f`, both with $\theta\to0$. Along the numerical paths the three
-# invariants drift by {glue:text}`drift-stopgrad:.1e`, {glue:text}`drift-full:.1e` and
-# {glue:text}`drift-second:.1e`. The article's two plots show the same picture:
-
-# %% mystnb={"figure": {"caption": "The toy flows from the article's start $(\\varphi_0,\\theta_0)=(0.6,0.1)$, solved with LSODA. Dashed lines: the closed-form limits {eq}`eq-simsiam-dynamics-limits`. Only the stop-gradient flow keeps the encoder $\\theta$ away from zero.", "name": "fig-simsiam-dynamics-toy"}}
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True, layout="constrained")
-for ax, (m, (t, ph, q)) in zip(axes, runs.items(), strict=True):
-    keep = t <= 40
-    lp, lt = simsiam_toy_limit(m, PHI0, THETA0)
-    ax.plot(t[keep], ph[keep], label=r"predictor $\varphi$")
-    ax.plot(t[keep], q[keep], label=r"encoder $\theta$")
-    ax.axhline(lp, color="C0", ls="--", lw=1)
-    ax.axhline(lt, color="C1", ls="--", lw=1)
-    ax.set_title(MODES[m])
-    ax.set_xlabel("time $t$")
-axes[0].legend(loc="center right")
-plt.show()
-
-# %% [markdown]
+# Under stop-gradient the encoder ends at {glue:text}`limit-stopgrad-theta:.6f` ($=\sqrt{0.65}$);
+# the predictor stalls at {glue:text}`limit-full-phi:.6f` ($=1-\sqrt{0.15}$, full gradient) and
+# {glue:text}`limit-second-phi:.6f` (target term), with $\theta\to0$. The invariants drift by
+# {glue:text}`drift-stopgrad:.1e`, {glue:text}`drift-full:.1e`, {glue:text}`drift-second:.1e`.
+# The article's two plots show the same ({numref}`fig-simsiam-dynamics-phase`, black curves).
+#
 # ## 5. Which starts collapse — and what the article's example does not show
 #
-# The article picks its start arbitrarily (its words: 随便选的) and reports that with the
-# target-branch term, added or alone, $\theta$ goes to zero while $\varphi$ never reaches 1. At
-# that start this is right (Section 4). {prf:ref}`thm-simsiam-dynamics` says it is not general:
-# the full flow collapses only when $\theta_0\le1-\varphi_0$, the target-term flow only when
-# $\theta_0^2\le2(1-\varphi_0)$. On the unit square of starts the surviving areas are:
+# The article picks its start arbitrarily (随便选的) and reports that with the target-branch
+# term, added or alone, $\theta$ goes to zero and $\varphi$ never reaches 1. True there (section
+# 4), but not in general ({prf:ref}`thm-simsiam-dynamics`). Surviving areas of the unit square:
 
 # %%
 a, b = sp.symbols("a b", positive=True)  # a = φ0, b = θ0
@@ -362,32 +293,23 @@ ch.claim("area-survive-second", area_second == sp.Rational(1, 6), equals=True,
          why="exact symbolic", statement="a sixth of the unit square survives the target term")
 
 # %% [markdown]
-# Now the measurement, without the closed form: {glue:text}`map-n` starts drawn uniformly from
-# the unit square, all integrated to $T=2000$ as one banded system, and a start counts as
-# collapsed when $\theta(T)<10^{-4}\,\theta_0$. Near the boundary a finite $T$ cannot decide, so
-# we mark a start *decided* when the bounds of Section 4 guarantee its verdict
-# ($DT$ or $(1-E)T$ above $\ln 10^4$ for a collapsing start, $\theta_\infty\ge10^{-4}\theta_0$
-# for a surviving one, since $\theta$ then never drops below its limit). On every decided start
-# the solver must agree with the closed form; the undecided ones widen the tolerance of the
-# fractions.
+# Now measured (`simsiam_collapse_map`): {glue:text}`map-n` uniform starts, integrated to $T=2000$
+# as one banded system; collapsed means $\theta(T)<10^{-4}\,\theta_0$. A start is *decided* when
+# section 4's bounds guarantee the verdict at $T$ ($DT$ or $(1-E)T$ above $\ln 10^4$ if collapsing,
+# $\theta_\infty\ge10^{-4}\theta_0$ if not); there solver and closed form must agree, and the
+# undecided fraction widens the tolerance.
 
 # %%
 N_MAP, T_MAP, EPS_C = 4000, 2000.0, 1e-4
 p0, q0 = ch.rng.uniform(size=N_MAP), ch.rng.uniform(size=N_MAP)
 ch.measured("map-n", N_MAP, why="descriptive: the Monte Carlo sample size")
-mismatch, survive, undecided = 0, {}, {}
+mismatch, survive, undecided, ode_col = 0, {}, {}, {}
 for m in MODES:
-    _, qT = simsiam_toy_flow(m, p0, q0, T=T_MAP)
-    ode_collapsed = qT < EPS_C * q0
-    _, th_inf, collapsed = simsiam_toy_fate(m, p0, q0)
-    rate = {"stopgrad": 0 * p0, "full": (1 - p0) ** 2 - q0**2, "second": 1 - p0 - q0**2 / 2}[m]
-    decided = np.where(collapsed, rate * T_MAP > math.log(1 / EPS_C), th_inf >= EPS_C * q0)
-    mismatch += int(np.sum((ode_collapsed != collapsed) & decided))
-    survive[m], undecided[m] = float(np.mean(~ode_collapsed)), float(np.mean(~decided))
+    ode_col[m], collapsed, decided = simsiam_collapse_map(m, p0, q0, T=T_MAP, eps=EPS_C)
+    mismatch += int(np.sum((ode_col[m] != collapsed) & decided))
+    survive[m], undecided[m] = float(np.mean(~ode_col[m])), float(np.mean(~decided))
     ch.measured(f"map-undecided-{m}", undecided[m],
                 why="descriptive: starts a finite T cannot classify")
-
-# %%
 ch.claim("map-mismatches", mismatch, equals=0, why="exact count (decided starts only)",
          statement="solver and closed form classify every decided start alike (3 flows)")
 ch.claim("map-stopgrad-survive", survive["stopgrad"], equals=1.0, why="exact fraction",
@@ -402,16 +324,14 @@ for m, area in (("full", 0.5), ("second", 1 / 6)):
              statement=f"{MODES[m]}: fraction of the unit square that does not collapse")
 
 # %% [markdown]
-# The solver agrees with the closed form on all decided starts (undecided:
-# {glue:text}`map-undecided-full:.1%` for the full flow, {glue:text}`map-undecided-second:.1%`
-# for the target term). It measures a surviving fraction of
-# {glue:text}`erratum-survive-full:.3f` for the full gradient and
-# {glue:text}`erratum-survive-second:.3f` for the target term alone. So the article's
-# conclusion describes its start, not the flows: the full gradient keeps the encoder for half of
-# the unit square. Single counterexamples are easy to find: from $(0.6,0.5)$ the full flow ends
-# with $\theta=$ {glue:text}`counterexample-full:.6f`, and from $(0.6,1)$ the target-term flow
-# with $\theta=$ {glue:text}`counterexample-second:.6f` (closed forms $\sqrt{0.25-0.16}$ and
-# $\sqrt{0.2}$):
+# The solver agrees on all decided starts (undecided: {glue:text}`map-undecided-full:.1%` full,
+# {glue:text}`map-undecided-second:.1%` target term) and measures surviving fractions
+# {glue:text}`erratum-survive-full:.3f` and {glue:text}`erratum-survive-second:.3f`: the article's
+# conclusion describes its start, not the flows. Counterexamples: from $(0.6,0.5)$ the full flow
+# ends at $\theta=$ {glue:text}`counterexample-full:.6f`, from $(0.6,1)$ the target-term flow at
+# {glue:text}`counterexample-second:.6f` ($\sqrt{0.09}$, $\sqrt{0.2}$). Nor is stop-gradient
+# unconditional: outside $0<\varphi_0<1$ its collapsed line attracts, and $\theta$ dies first if
+# $\theta_0\le|\varphi_0|$ ($\varphi_0<0$) or $\theta_0^2\le\varphi_0^2-1$ ($\varphi_0>1$):
 
 # %%
 for m, start in (("full", (0.6, 0.5)), ("second", (0.6, 1.0))):
@@ -421,14 +341,6 @@ for m, start in (("full", (0.6, 0.5)), ("second", (0.6, 1.0))):
     ch.claim(f"counterexample-{m}", q[-1], equals=lim_th, atol=SOLVER + tail,
              why="solver: 10 x (rtol + atol) plus the transient bound |1-φ0| exp(-θ∞² T)",
              statement=f"{MODES[m]} from {start}: θ(400) equals the non-zero limit")
-
-# %% [markdown]
-# Stop-gradient is not unconditional either. Outside $0<\varphi_0<1$ its collapsed line attracts
-# (the eigenvalue $\varphi(1-\varphi)$ is negative), and the invariant $\theta^2-\varphi^2$ lets
-# the encoder die before the predictor arrives: for $\varphi_0<0$ when $\theta_0\le|\varphi_0|$,
-# for $\varphi_0>1$ when $\theta_0^2\le\varphi_0^2-1$. Two spot checks:
-
-# %%
 worst = 0.0
 for start in ((-0.5, 0.3), (1.5, 0.5)):
     _, ph, q = simsiam_toy_solve("stopgrad", *start, T=T, rtol=RTOL, atol=ATOL)
@@ -439,22 +351,17 @@ ch.claim("stopgrad-collapses-outside", worst, at_most=SOLVER,
          why="solver: 10 x (rtol + atol); θ decays at rate >= 0.56, transient < 1e-40",
          statement="stop-gradient: (-0.5, 0.3) -> (-0.4, 0) and (1.5, 0.5) -> (√2, 0)")
 
-# %% mystnb={"figure": {"caption": "Phase portraits of the three toy flows. Shaded: starts that collapse ($\\theta\\to0$), from the closed form; dots: a sample of the Monte Carlo starts, coloured by the solver's verdict at $T=2000$ (red collapsed, blue not). The black curve is the article's trajectory from the star $(0.6,0.1)$; the dotted square is the unit square of the erratum.", "name": "fig-simsiam-dynamics-phase"}}
+# %% mystnb={"figure": {"caption": "The toy flows. Shaded: collapsing starts (closed form); dots: Monte Carlo starts, red if the solver collapses them by $T=2000$. Black: the article's path from the star; dotted: the unit square of the erratum.", "name": "fig-simsiam-dynamics-phase"}}
 fig, axes = plt.subplots(1, 3, figsize=(11, 4.4), sharey=True, layout="constrained")
 gp, gq = np.meshgrid(np.linspace(-1, 2, 301), np.linspace(0.005, 1.5, 200))
-sp_, sq_ = gp[::12, ::12], gq[::12, ::12]
-sub = slice(0, 600)
+sp_, sq_, sub = gp[::12, ::12], gq[::12, ::12], slice(0, 600)
 for ax, m in zip(axes, MODES, strict=True):
-    collapses = simsiam_toy_fate(m, gp, gq)[2].astype(float)
-    ax.contourf(gp, gq, collapses, levels=[0.5, 1.5], colors=["#D55E00"], alpha=0.18)
-    U, V = simsiam_toy_rhs(sp_, sq_, m)
-    ax.streamplot(sp_, sq_, U, V, color="0.6", density=0.7, linewidth=0.6)
-    _, qT = simsiam_toy_flow(m, p0[sub], q0[sub], T=T_MAP)
-    col = qT < EPS_C * q0[sub]
-    ax.scatter(p0[sub][col], q0[sub][col], s=3, color="#D55E00")
-    ax.scatter(p0[sub][~col], q0[sub][~col], s=3, color="#0072B2")
-    _, ph, q = runs[m]
-    ax.plot(ph, q, color="k", lw=1.6)
+    ax.contourf(gp, gq, simsiam_toy_fate(m, gp, gq)[2].astype(float), levels=[0.5, 1.5],
+                colors=["#D55E00"], alpha=0.18)
+    ax.streamplot(sp_, sq_, *simsiam_toy_rhs(sp_, sq_, m), color="0.6", density=0.7,
+                  linewidth=0.6)
+    ax.scatter(p0[sub], q0[sub], s=3, c=np.where(ode_col[m][sub], "#D55E00", "#0072B2"))
+    ax.plot(*runs[m][1:], color="k", lw=1.6)
     ax.plot(PHI0, THETA0, "k*", ms=10)
     ax.plot([0, 1, 1, 0, 0], [0, 0, 1, 1, 0], "k:", lw=1)
     ax.set(title=MODES[m], xlabel=r"predictor $\varphi$", xlim=(-1, 2), ylim=(0, 1.5))
@@ -464,14 +371,11 @@ plt.show()
 # %% [markdown]
 # ## 6. A linear SimSiam on synthetic data
 #
-# The toy has no data. To see the contrast the SimSiam paper reports, we train a linear SimSiam:
-# inputs $x\in\mathbb R^{16}$ Gaussian with standard deviations from 1 down to 0.2, views
-# $x+0.5\,\varepsilon$, encoder $z=Wx+b$ into $\mathbb R^8$ (the bias makes the collapsed
-# solution — the constant output $b$ — available), predictor $p=Pz$ started near the identity,
-# the symmetrised negative-cosine loss, 300 steps of SGD with momentum 0.9, learning rate 0.1 and
-# weight decay $10^{-4}$. Collapse is read off the paper's monitor, the standard deviation of the
-# $\ell_2$-normalised outputs, scaled by $\sqrt8$ so that a spread-out encoder scores about 1 and
-# a collapsed one 0.
+# For the paper's contrast we train a linear SimSiam: $x\in\mathbb R^{16}$ Gaussian (standard
+# deviations 1 down to 0.2), views $x+0.5\,\varepsilon$, encoder $z=Wx+b$ into $\mathbb R^8$ (the
+# bias makes the constant output available), predictor $p=Pz$ started near the identity,
+# symmetrised negative-cosine loss, 300 SGD steps (momentum 0.9, learning rate 0.1, weight decay
+# $10^{-4}$). Monitor: the std of the normalised outputs times $\sqrt8$ (1 spread, 0 collapsed).
 #
 # :::{admonition} Full code: linear_simsiam
 # :class: dropdown
@@ -480,20 +384,16 @@ plt.show()
 # ```
 # :::
 #
-# Besides SimSiam itself we run it without stop-gradient, without predictor, with the article's
-# untested proposal (regress each view onto the encoding of the mean view $\bar x$, here the
-# clean $x$, with neither stop-gradient nor predictor), with the toy's remedy (no stop-gradient
-# but a 10× faster predictor), and with the predictor's learning rate scaled by 0 (frozen), 0.1
-# and 10. Five seeds each; seed $s$ uses the same initialisation and data in every variant, so
-# differences are paired.
+# Variants: no stop-gradient; no predictor; the article's untested proposal (regress each view on
+# the encoding of the mean view, here the clean $x$, with neither); the toy's remedy (no
+# stop-gradient, 10× faster predictor); predictor learning rate ×0, ×0.1, ×10. Five paired seeds.
 
 # %%
 SEEDS, K_OUT = range(5), 8
 VARIANTS = {  # key: (label, arguments of linear_simsiam)
-    "simsiam": ("SimSiam", {}),
-    "no-sg": ("no stop-gradient", {"stop_gradient": False}),
+    "simsiam": ("SimSiam", {}), "no-sg": ("no stop-gradient", {"stop_gradient": False}),
     "no-pred": ("no predictor", {"predictor": False}),
-    "mean-view": ("mean-view target, no predictor, no stop-gradient (article's proposal)",
+    "mean-view": ("mean-view target (article's proposal)",
                   {"target": "center", "predictor": False, "stop_gradient": False}),
     "no-sg-fast": ("no stop-gradient, predictor 10x",
                    {"stop_gradient": False, "predictor_lr": 10.0}),
@@ -501,20 +401,13 @@ VARIANTS = {  # key: (label, arguments of linear_simsiam)
     "slow": ("predictor 0.1x", {"predictor_lr": 0.1}),
     "fast": ("predictor 10x", {"predictor_lr": 10.0}),
 }
-
-
-def spread(seed, kw):
-    run = linear_simsiam(generator=torch.Generator().manual_seed(seed), **kw)
-    return run["std"].numpy() * math.sqrt(K_OUT)
-
-
+spread = lambda seed, kw: linear_simsiam(
+    generator=torch.Generator().manual_seed(seed), **kw)["std"].numpy() * math.sqrt(K_OUT)
 hist = {key: np.stack([spread(s, kw) for s in SEEDS]) for key, (_, kw) in VARIANTS.items()}
 final = {key: h[:, -1] for key, h in hist.items()}
 show_table(["variant", "final output spread (mean ± s.e., 5 seeds)"],
            [[VARIANTS[key][0], "{:.4f} ± {:.4f}".format(*map(float, mean_se(v)))]
             for key, v in final.items()])
-
-# %%
 m_ok, se_ok = map(float, mean_se(final["simsiam"]))
 ch.claim("linear-simsiam-healthy", m_ok, at_least=0.5, atol=4 * se_ok,
          why="4 seed standard errors", statement="SimSiam keeps its outputs spread (> 0.5)")
@@ -531,28 +424,24 @@ for name, hi, lo, sig in (("sg-effect", "simsiam", "no-sg", 4.0),
              statement=f"{VARIANTS[hi][0]} spreads more than {VARIANTS[lo][0]}")
 
 # %% [markdown]
-# SimSiam keeps a spread of {glue:text}`linear-simsiam-healthy:.3f`; removing the stop-gradient
-# or the predictor drives it to {glue:text}`linear-collapse-no-sg:.1e` and
-# {glue:text}`linear-collapse-no-pred:.1e`, the paper's ablation in miniature. The predictor
-# sweep is ordered the way the article's argument predicts — frozen
-# ({glue:text}`linear-collapse-frozen:.3f`), slower, default, faster — so under stop-gradient
-# the predictor's speed matters. Two negative results: the toy's remedy fails here (a 10×
-# faster predictor without stop-gradient still collapses, to
-# {glue:text}`linear-collapse-no-sg-fast:.1e`), and so does the article's mean-view proposal
-# ({glue:text}`linear-collapse-mean-view:.1e`). The toy shows how stop-gradient can help; it
-# does not predict which remedies carry over.
+# SimSiam keeps a spread of {glue:text}`linear-simsiam-healthy:.3f`; without stop-gradient or
+# predictor it falls to {glue:text}`linear-collapse-no-sg:.1e` and
+# {glue:text}`linear-collapse-no-pred:.1e`, the paper's ablation in miniature. The predictor sweep
+# is ordered as the article predicts — frozen ({glue:text}`linear-collapse-frozen:.3f`), slower,
+# default, faster. Two negative results: the toy's remedy collapses
+# ({glue:text}`linear-collapse-no-sg-fast:.1e`), and so does the mean-view proposal
+# ({glue:text}`linear-collapse-mean-view:.1e`): the toy does not predict which remedies carry over.
 
-# %% mystnb={"figure": {"caption": "Linear SimSiam: output spread ($\\sqrt8\\times$ the std of the normalised outputs; 1 = spread, 0 = collapsed) during training, mean over 5 seeds with a band of $\\pm2$ standard errors. Left: the ablations; right: the predictor's learning rate.", "name": "fig-simsiam-dynamics-linear"}}
+# %% mystnb={"figure": {"caption": "Linear SimSiam: output spread ($\\sqrt8\\times$ std of the normalised outputs) in training, mean of 5 seeds \u00b1 2 s.e. Left: ablations; right: predictor rate.", "name": "fig-simsiam-dynamics-linear"}}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True, layout="constrained")
 groups = [["simsiam", "no-sg", "no-pred", "mean-view", "no-sg-fast"],
           ["frozen", "slow", "simsiam", "fast"]]
-short = {"mean-view": "mean-view target (proposal)"}
 for ax, keys in zip(axes, groups, strict=True):
     for key in keys:
         mu, se = mean_se(hist[key].T)
-        ax.plot(mu, label=short.get(key, VARIANTS[key][0]))
+        ax.plot(mu, label=VARIANTS[key][0])
         ax.fill_between(range(len(mu)), mu - 2 * se, mu + 2 * se, alpha=0.2)
-    ax.set_xlabel("SGD step")
+    ax.set(xlabel="SGD step")
     ax.legend(fontsize=8)
 axes[0].set_ylabel("output spread")
 plt.show()
@@ -560,53 +449,39 @@ plt.show()
 # %% [markdown]
 # ## 7. The expansion view
 #
-# The article's second argument starts from SimSiam's own reading, alternating minimisation of
-# $\mathbb E\|\mathcal F_\theta(\mathcal T x)-\eta_x\|^2$. For fixed $\theta$ the best $\eta_x$ is the
-# mean $\mathbb E_{\mathcal T}\mathcal F_\theta(\mathcal Tx)$, and if augmentations are small, a
-# first-order expansion with $J=\partial\mathcal F_\theta/\partial x$ turns the loss into
+# The article's second argument reads SimSiam as minimising $\mathbb E\|\mathcal F_\theta(\mathcal
+# Tx)-\eta_x\|^2$ alternately; the best $\eta_x$ is $\mathbb E_{\mathcal T}\mathcal F_\theta(\mathcal
+# Tx)$, so to first order ($J=\partial\mathcal F_\theta/\partial x$) the loss is centred, while
+# without stop-gradient and predictor two views are compared:
 #
 # $$
-# \mathbb E\,\|J(\mathcal Tx-\bar x)\|^2,\qquad \bar x=\mathbb E_{\mathcal T}[\mathcal Tx],
+# \mathbb E\,\|J(\mathcal Tx-\bar x)\|^2,\quad \bar x=\mathbb E_{\mathcal T}[\mathcal Tx],
 # $$ (eq-simsiam-dynamics-centred)
-#
-# while a Siamese net with neither stop-gradient nor predictor compares two views directly:
 #
 # $$
 # \mathbb E\,\|J(\mathcal T_1x-\mathcal T_2x)\|^2 .
 # $$ (eq-simsiam-dynamics-pair)
 #
-# With $\mathcal Tx=\bar x+u$, $\mathbb Eu=0$, $\mathbb Euu^\top=\Sigma$, the centred loss at any
-# centre $c$ is $\|J(\bar x-c)\|^2+\operatorname{tr}(J\Sigma J^\top)$, smallest at $c=\bar x$ (not
-# at $x$ when augmentations are biased), and the pairwise loss is exactly twice the centred one.
-# For Gaussian $u$ the variance of the per-sample loss is $2\operatorname{tr}((J^\top J\Sigma)^2)$
-# for the centred form and four times that for the pairwise one: the article's "larger loss and
-# larger variance" is a factor of 2 and of 4.
+# With $\mathcal Tx=\bar x+u$, $\mathbb Eu=0$, $\mathbb Euu^\top=\Sigma$, the loss centred at $c$
+# is $\|J(\bar x-c)\|^2+\operatorname{tr}(J\Sigma J^\top)$, smallest at $c=\bar x$ (not $x$); the
+# pairwise loss is twice it, and for Gaussian $u$ its variance is four times the centred
+# $2\operatorname{tr}((J^\top J\Sigma)^2)$. Checks: SymPy; Monte Carlo with a biased, correlated
+# Gaussian augmentation in $\mathbb R^6$ and `expansion_terms` (the two quadratic forms):
 
 # %%
-u1, u2, c1, c2, xb1, xb2 = sp.symbols("u1 u2 c1 c2 xb1 xb2", real=True)
+u, c, xb = (sp.Matrix(sp.symbols(f"{n}1 {n}2", real=True)) for n in ("u", "c", "xb"))
 Jsym = sp.Matrix(2, 2, sp.symbols("j1:5", real=True))
 s11, s12, s22 = sp.symbols("s11 s12 s22", real=True)
-Ssym = sp.Matrix([[s11, s12], [s12, s22]])
-v = Jsym * sp.Matrix([xb1 + u1 - c1, xb2 + u2 - c2])
-quad = sp.Poly(sp.expand((v.T * v)[0]), u1, u2)
+S, v = sp.Matrix([[s11, s12], [s12, s22]]), Jsym * (xb + u - c)
+quad = sp.Poly(sp.expand((v.T * v)[0]), *u)
 moment = {(0, 0): 1, (1, 0): 0, (0, 1): 0, (2, 0): s11, (0, 2): s22, (1, 1): s12}
 expect = sum(coef * moment[mon] for mon, coef in quad.terms())  # E over u, term by term
-dxc = sp.Matrix([xb1 - c1, xb2 - c2])
-closed = ((Jsym * dxc).T * (Jsym * dxc))[0] + (Jsym * Ssym * Jsym.T).trace()
+closed = ((Jsym * (xb - c)).T * (Jsym * (xb - c)))[0] + (Jsym * S * Jsym.T).trace()
 ok = sp.expand(expect - closed) == 0
-ok &= all(sp.expand(sp.diff(closed, c).subs({c1: xb1, c2: xb2})) == 0 for c in (c1, c2))
+ok &= all(sp.expand(sp.diff(closed, ci).subs(dict(zip(c, xb, strict=True)))) == 0 for ci in c)
 ch.claim("centred-loss-sympy", ok, equals=True, why="exact symbolic (linearity of expectation)",
          statement="E||J(Tx − c)||² = ||J(x̄ − c)||² + tr(JΣJᵀ), stationary at c = x̄")
 
-# %% [markdown]
-# A Monte Carlo check with a biased, correlated Gaussian augmentation in $\mathbb R^6$ (so
-# $\bar x\ne x$), using the library's two quadratic forms:
-#
-# ```{literalinclude} /lib/optimization/simsiam.py
-# :pyobject: expansion_terms
-# ```
-
-# %%
 d, k, n_mc = 6, 4, 50_000
 J = ch.rng.normal(size=(k, d))
 L = ch.rng.normal(size=(d, d)) / math.sqrt(d)  # Σ = L Lᵀ
@@ -616,8 +491,6 @@ views = [xbar + ch.rng.normal(size=(n_mc, d)) @ L.T for _ in range(2)]
 a_c, b_pair = expansion_terms(J, views[0], views[1], xbar)
 a_x, _ = expansion_terms(J, views[0], views[1], x)
 A = J.T @ J @ (L @ L.T)
-
-# %%
 ratios = {"pair-over-centred-mean": (lambda p, q: q.mean(-1) / p.mean(-1), 2.0),
           "pair-over-centred-var": (lambda p, q: q.var(-1) / p.var(-1), 4.0)}
 for name, (stat, ref) in ratios.items():
@@ -635,27 +508,20 @@ ch.claim("centred-var-closed-form", float(a_c.var()), equals=float(2 * np.trace(
          statement="Var ||J u||² = 2 tr((JᵀJΣ)²) for Gaussian u")
 
 # %% [markdown]
-# The ratios come out at {glue:text}`pair-over-centred-mean:.3f` (mean) and
-# {glue:text}`pair-over-centred-var:.2f` (variance). The expansion is only as good as the
-# article's proviso that $\mathcal Tx-x$ is small; the identities themselves hold for any
-# augmentation with these moments. Whether the larger, noisier pairwise loss is *why* the
-# un-stopped network collapses is the article's conjecture; its suggested fix (target
-# $\mathcal F(\bar x)$) collapsed in Section 6.
+# The article's "larger loss and larger variance" are ratios {glue:text}`pair-over-centred-mean:.3f`
+# and {glue:text}`pair-over-centred-var:.2f`. That this is *why* the un-stopped network collapses
+# stays a conjecture; the article's fix collapsed in section 6.
 #
 # ## 8. The article's numbers
 #
-# We read the article from top to bottom and listed every number it prints: the moving-average
-# rate $\tau=0$ that turns BYOL into SimSiam, the year 2009 of a cited paper, the factor
-# $\frac12$ of the toy loss, the toy's initial values 0.6 and 0.1, and the limits read off its two
-# plots ($\varphi\to1$ under stop-gradient, $\theta\to0$ otherwise). The factor, the initial
-# values and the limits are recorded next to the claims of Sections 1 and 4; the first two are
-# recorded here. The article's figures carry no other readable values.
+# Read top to bottom, the article prints the rate $\tau=0$ (BYOL to SimSiam) and the year 2009 of
+# a cited paper (recorded here), the toy's factor $\frac12$, start 0.6, 0.1 and plotted limits
+# ($\varphi\to1$ with stop-gradient, $\theta\to0$ otherwise; recorded in sections 1 and 4).
 
 # %%
 ch.source_number("τ=0", value=0.0, where="§SimSiam: SimSiam is BYOL with average rate 0",
                  fate="out of scope",
-                 reason="a definition of the method (our linear SimSiam uses the online "
-                        "encoder as its target, i.e. rate 0), not a result to compute")
+                 reason="a definition (our linear SimSiam's target is its online encoder)")
 ch.source_number("2009", where="§Deep image prior: year of a cited paper on random CNN "
                                "features", fate="out of scope", reason="bibliographic year")
 

@@ -8,6 +8,8 @@ sqrt(1 - abar_t^2)``; Ho et al.'s ``beta_t`` and ``alpha-bar_t`` are our ``beta_
 ``"abar"``, ``"bbar"`` of length ``T + 1`` indexed by the step, index 0 being the data
 (``alpha_0 = abar_0 = 1``, ``beta_0 = bbar_0 = 0``); ``ddpm_discrete`` (lib/generative/schedules.py)
 and :func:`schedule_from_abar` build one. Contract: shared/contracts/generative.md, section 1.
+:func:`reverse_moments`, :func:`mean_reverse_variance` (the true reverse step of mixture data)
+and :func:`ddpm_em_coupling` (DDPM against Euler-Maruyama) serve the chapter's experiments.
 """
 
 from __future__ import annotations
@@ -18,17 +20,21 @@ import numpy as np
 import torch
 
 from lib import checks
-from lib.generative.marginals import posterior_moments
+from lib.generative.marginals import diffuse, posterior_moments
 from lib.generative.mixture import GaussianMixture
+from lib.generative.samplers import reverse_sample
 
 __all__ = [
     "ddpm_posterior",
     "eps_to_x0",
     "x0_to_eps",
     "gmm_denoiser",
+    "reverse_moments",
+    "mean_reverse_variance",
     "ancestral_sample",
     "renoise_sample",
     "schedule_from_abar",
+    "ddpm_em_coupling",
 ]
 
 _KEYS = ("alpha", "beta", "abar", "bbar")
@@ -164,6 +170,39 @@ def gmm_denoiser(gmm: GaussianMixture, sched):
     return denoise
 
 
+def reverse_moments(x, gmm: GaussianMixture, t, sched):
+    """Exact mean and variance of the *true* reverse step ``x_{t-1} | x_t = x`` for data
+    ``x_0 ~ gmm`` (chapter ddpm-bayes-denoising, sections 4 and 6, Eq.
+    ``eq-ddpm-bayes-denoising-revvar``): Bayes' rule on ``p_{t-1} = diffuse(gmm, abar_{t-1},
+    bbar_{t-1})`` and one forward step, ``posterior_moments(x, p_{t-1}, alpha_t, beta_t)``.
+    ``1 <= t <= T``; points and return values as for ``posterior_moments``."""
+    if not isinstance(gmm, GaussianMixture):
+        raise ValueError(f"gmm must be a GaussianMixture, got {type(gmm).__name__}")
+    s, T = _check_sched(sched)
+    t = _step(t, T)
+    p_prev = diffuse(gmm, float(s["abar"][t - 1]), float(s["bbar"][t - 1]))
+    return posterior_moments(x, p_prev, float(s["alpha"][t]), float(s["beta"][t]))
+
+
+def mean_reverse_variance(gmm: GaussianMixture, sched, grid) -> np.ndarray:
+    """``E_{x_t ~ p_t} Var(x_{t-1} | x_t)`` for every step ``t = 1..T`` (entry ``t - 1``) for 1-D
+    data ``x_0 ~ gmm`` (chapter ddpm-bayes-denoising, section 6, Eq.
+    ``eq-ddpm-bayes-denoising-revvar``), by quadrature: the :func:`reverse_moments` variance on
+    the 1-D ``grid``, weighted by the density of ``p_t`` there (weights normalised over the grid,
+    so the grid must cover ``p_t``)."""
+    if not isinstance(gmm, GaussianMixture) or gmm.dim != 1:
+        raise ValueError("gmm must be a 1-D GaussianMixture")
+    s, T = _check_sched(sched)
+    g = checks.float64_array(grid, "grid")
+    if g.ndim != 1 or g.size < 2:
+        raise ValueError(f"grid must be a 1-D array of at least two points, got {g.shape}")
+    out = np.empty(T)
+    for t in range(1, T + 1):
+        w = np.exp(diffuse(gmm, float(s["abar"][t]), float(s["bbar"][t])).log_prob(g))
+        out[t - 1] = np.sum(w * reverse_moments(g, gmm, t, s)[1]) / np.sum(w)
+    return out
+
+
 _VARS = ("posterior", "beta")
 
 
@@ -252,3 +291,26 @@ def schedule_from_abar(abar) -> dict:
         "abar": ab.copy(),
         "bbar": np.sqrt(-np.expm1(2.0 * np.log(ab))),
     }
+
+
+def ddpm_em_coupling(x_1, gmm: GaussianMixture, sde, steps, seed) -> dict:
+    """DDPM and Euler-Maruyama on the reverse-time SDE, coupled (chapter ddpm-bayes-denoising,
+    section 7). ``sde`` is a continuous schedule with ``abar(t)`` (e.g. ``VPLinear``); the DDPM
+    schedule is ``abar_k = sde.abar(k / steps)`` (:func:`schedule_from_abar`). From the same 1-D
+    points ``x_1 ~ p_1`` and the same draws (one ``standard_normal`` per step, in order, from
+    ``np.random.default_rng(seed)``), Euler-Maruyama (``reverse_sample``, lam = 1, uniform grid)
+    runs down to ``t = 1/steps`` and DDPM (:func:`ancestral_sample`) down to step 1; both end
+    with the exact denoising step. Returns ``{"em", "posterior", "beta"}`` -> float64 arrays
+    (the DDPM keys name its variance choice)."""
+    steps = checks.integer(steps, "steps", minimum=2)
+    seed = checks.integer(seed, "seed", minimum=0)
+    if not callable(getattr(sde, "abar", None)):
+        raise ValueError(f"sde must have an abar(t) method, got {type(sde).__name__}")
+    s = schedule_from_abar(sde.abar(np.arange(steps + 1) / steps))
+    den = gmm_denoiser(gmm, s)
+    _, path = reverse_sample(x_1, gmm, sde, lam=1.0, steps=steps, rng=np.random.default_rng(seed),
+                             scheme="euler_maruyama", grid="uniform", return_path=True)
+    out = {"em": den(path[-2], 1)}
+    for v in _VARS:
+        out[v] = ancestral_sample(x_1, den, s, np.random.default_rng(seed), var=v)
+    return out

@@ -12,7 +12,8 @@ whole gradient (``"full"``), or with the target-branch term alone (``"second"``)
   Eq. ``eq-simsiam-dynamics-limits``, for every real ``φ0`` and ``θ0 > 0``, with the flag
   "collapses" (``θ → 0``);
 * :func:`simsiam_toy_limit` — the same limit restricted to ``0 < φ0 < 1`` (the contract);
-* :func:`simsiam_toy_flow` — many trajectories at once, end points only (the collapse map).
+* :func:`simsiam_toy_flow` — many trajectories at once, end points only (the collapse map);
+* :func:`simsiam_collapse_map` — solver verdict, closed-form verdict and decidability at ``T``.
 
 The NumPy functions accept array-likes, compute in float64 and return float64 arrays (Python
 floats for scalar input). The torch functions implement a linear SimSiam on synthetic data:
@@ -45,6 +46,7 @@ __all__ = [
     "simsiam_toy_fate",
     "simsiam_toy_limit",
     "simsiam_toy_flow",
+    "simsiam_collapse_map",
     "simsiam_cosine_loss",
     "normalized_output_std",
     "linear_simsiam",
@@ -231,6 +233,27 @@ def simsiam_toy_flow(mode, phi0, theta0, T=200.0, rtol=1e-8, atol=1e-12):
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
     y = sol.y[:, -1]
     return _out(y[0::2].reshape(p.shape)), _out(y[1::2].reshape(p.shape))
+
+
+def simsiam_collapse_map(mode, phi0, theta0, T=2000.0, eps=1e-4):
+    """Classify starts ``0 < phi0 < 1``, ``theta0 > 0`` twice: by the solver and in closed form.
+
+    Returns three boolean arrays: ``solver`` (:func:`simsiam_toy_flow` to ``T`` ends with
+    ``θ(T) < eps·θ0``), ``exact`` (:func:`simsiam_toy_fate` says it collapses) and ``decided``
+    (the verdict at ``T`` is guaranteed by the bounds of the chapter's section 4: a collapsing
+    start decays at least at the rate ``(1−φ0)²−θ0²`` (full) or ``1−φ0−θ0²/2`` (second), which
+    times ``T`` must exceed ``ln(1/eps)``; a surviving one needs ``θ_inf ≥ eps·θ0``).
+
+    Chapter: simsiam-dynamics (article 7980), collapse map. ``ValueError``: as for the two
+    functions it calls, ``eps`` not in (0, 1).
+    """
+    eps = checks.real(eps, "eps", low=0.0, high=1.0, low_open=True, high_open=True)
+    _, theta_T = simsiam_toy_flow(mode, phi0, theta0, T=T)
+    _, th_inf, exact = simsiam_toy_fate(mode, phi0, theta0)
+    p, q = np.broadcast_arrays(np.asarray(phi0, dtype=float), np.asarray(theta0, dtype=float))
+    rate = {"stopgrad": 0 * p, "full": (1 - p) ** 2 - q**2, "second": 1 - p - q**2 / 2}[mode]
+    decided = np.where(exact, rate * T > math.log(1 / eps), th_inf >= eps * q)
+    return np.asarray(theta_T < eps * q), np.asarray(exact), decided
 
 
 # -- linear SimSiam (torch) ------------------------------------------------------------------

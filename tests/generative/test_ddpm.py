@@ -1,5 +1,6 @@
 """Tests of lib/generative/ddpm.py (chapter ddpm-bayes-denoising): the DDPM posterior, the
-eps <-> x_0 maps, the exact mixture denoiser, the ancestral sampler and schedule_from_abar."""
+eps <-> x_0 maps, the exact mixture denoiser, the true reverse step of mixture data, the
+ancestral sampler, schedule_from_abar and the DDPM / Euler-Maruyama coupling."""
 
 import math
 
@@ -11,14 +12,18 @@ from hypothesis import strategies as st
 
 from lib.generative import (
     GaussianMixture,
+    VPLinear,
     ancestral_sample,
     book_mixture,
     ddpm_discrete,
+    ddpm_em_coupling,
     ddpm_posterior,
     diffuse,
     eps_to_x0,
     gmm_denoiser,
+    mean_reverse_variance,
     renoise_sample,
+    reverse_moments,
     schedule_from_abar,
     x0_to_eps,
 )
@@ -309,3 +314,92 @@ def test_renoise_bad_input():
         renoise_sample(np.zeros(3), lambda x, t: x[:2], SCHED, rng)
     with pytest.raises(ValueError, match="sched"):
         renoise_sample(np.zeros(3), lambda x, t: x, dict(SCHED, bbar=SCHED["bbar"][::-1]), rng)
+
+
+# -- reverse_moments and mean_reverse_variance -----------------------------------------------
+
+
+@pytest.mark.parametrize("t", [1, 2, 10, 50])
+def test_reverse_moments_match_bayes_on_a_grid(t):
+    """Independent route: p(x_{t-1} | x_t) ~ p_{t-1}(u) N(x_t; alpha_t u, beta_t^2), normalised
+    on a fine grid; its mean and variance by quadrature."""
+    p0 = book_mixture()
+    u = np.linspace(-12.0, 12.0, 200_001)
+    prior = np.exp(diffuse(p0, SCHED["abar"][t - 1], SCHED["bbar"][t - 1]).log_prob(u))
+    x = np.array([-2.5, 0.0, 0.7, 3.1])
+    mean, var = reverse_moments(x, p0, t, SCHED)
+    for i, xt in enumerate(x):
+        w = prior * np.exp(-0.5 * ((xt - SCHED["alpha"][t] * u) / SCHED["beta"][t]) ** 2)
+        m = np.sum(w * u) / np.sum(w)
+        np.testing.assert_allclose(mean[i], m, rtol=1e-8, atol=1e-9)
+        np.testing.assert_allclose(var[i], np.sum(w * (u - m) ** 2) / np.sum(w), rtol=1e-6)
+
+
+def test_reverse_moments_exact_cases_and_bad_input():
+    x = np.linspace(-3, 3, 7)
+    m, v = reverse_moments(x, GaussianMixture([1.0], [0.0], [1.0]), 20, SCHED)  # N(0, 1) data
+    np.testing.assert_allclose(m, SCHED["alpha"][20] * x, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(v, SCHED["beta"][20] ** 2, rtol=1e-12)
+    with pytest.raises(ValueError, match="gmm"):
+        reverse_moments(x, "p0", 2, SCHED)
+    for t in (0, 51):
+        with pytest.raises(ValueError, match="t"):
+            reverse_moments(x, book_mixture(), t, SCHED)
+
+
+def test_mean_reverse_variance_exact_cases_and_total_variance():
+    g = np.linspace(-9.0, 9.0, 4001)
+    gauss = mean_reverse_variance(GaussianMixture([1.0], [0.0], [1.0]), SCHED, g)
+    np.testing.assert_allclose(gauss, SCHED["beta"][1:] ** 2, rtol=1e-10)
+    # mixture: E Var(x_{t-1}|x_t) = Var x_{t-1} - Var E[x_{t-1}|x_t] (law of total variance)
+    p0, t = book_mixture(), 7
+    w = np.exp(diffuse(p0, SCHED["abar"][t], SCHED["bbar"][t]).log_prob(g))
+    w /= w.sum()
+    m = reverse_moments(g, p0, t, SCHED)[0]
+    var_prev = diffuse(p0, SCHED["abar"][t - 1], SCHED["bbar"][t - 1]).central_moment(2)
+    ref = var_prev - (np.sum(w * m**2) - np.sum(w * m) ** 2)
+    assert mean_reverse_variance(p0, SCHED, g)[t - 1] == pytest.approx(ref, rel=1e-8)
+
+
+def test_mean_reverse_variance_bad_input():
+    with pytest.raises(ValueError, match="gmm"):
+        mean_reverse_variance(GaussianMixture([1.0], [[0.0, 0.0]], [1.0]), SCHED, np.zeros(5))
+    with pytest.raises(ValueError, match="grid"):
+        mean_reverse_variance(book_mixture(), SCHED, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="sched"):
+        mean_reverse_variance(book_mixture(), {}, np.linspace(-1, 1, 5))
+
+
+# -- ddpm_em_coupling --------------------------------------------------------------------------
+
+
+def test_ddpm_em_coupling_matches_hand_written_samplers():
+    """Euler-Maruyama of the reverse VP SDE written out (drift f x - g^2 score, t from 1 down
+    to 1/K, one draw per step) and DDPM with the same draws, then the same denoising step."""
+    p0, vp, K = book_mixture(), VPLinear(), 12
+    x1 = np.random.default_rng(0).normal(size=40)
+    out = ddpm_em_coupling(x1, p0, vp, K, seed=3)
+    s = schedule_from_abar(vp.abar(np.arange(K + 1) / K))
+    den = gmm_denoiser(p0, s)
+    rng, x = np.random.default_rng(3), x1.copy()
+    for k in range(K, 1, -1):
+        t, h = k / K, 1 / K
+        score = diffuse(p0, *vp.kernel(t)).score(x)
+        x = x + (-0.5 * vp.beta(t) * x - vp.beta(t) * score) * -h \
+            + math.sqrt(vp.beta(t) * h) * rng.standard_normal(x.shape)
+    np.testing.assert_allclose(out["em"], den(x, 1), rtol=1e-10, atol=1e-10)
+    for v in ("posterior", "beta"):
+        ref = ancestral_sample(x1, den, s, np.random.default_rng(3), var=v)
+        np.testing.assert_array_equal(out[v], ref)
+    far = ddpm_em_coupling(x1, p0, vp, 4 * K, seed=3)
+    assert np.mean(np.abs(far["beta"] - far["em"])) < np.mean(np.abs(out["beta"] - out["em"]))
+
+
+def test_ddpm_em_coupling_bad_input():
+    p0, vp, x1 = book_mixture(), VPLinear(), np.zeros(3)
+    with pytest.raises(ValueError, match="steps"):
+        ddpm_em_coupling(x1, p0, vp, 1, seed=0)
+    with pytest.raises(ValueError, match="seed"):
+        ddpm_em_coupling(x1, p0, vp, 5, seed=-1)
+    with pytest.raises(ValueError, match="sde"):
+        ddpm_em_coupling(x1, p0, object(), 5, seed=0)

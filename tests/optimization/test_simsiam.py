@@ -14,6 +14,7 @@ from lib.optimization import (
     expansion_terms,
     linear_simsiam,
     normalized_output_std,
+    simsiam_collapse_map,
     simsiam_cosine_loss,
     simsiam_toy_fate,
     simsiam_toy_flow,
@@ -230,6 +231,29 @@ def test_flow_bad_input(kw, match):
     args = {"mode": "full", "phi0": [0.5], "theta0": [0.5]} | kw
     with pytest.raises(ValueError, match=match):
         simsiam_toy_flow(**args)
+
+
+def test_collapse_map_verdicts_agree_where_decided():
+    rng = np.random.default_rng(4)
+    p0, q0 = rng.uniform(size=300), rng.uniform(size=300)
+    for mode in TOY_MODES:
+        solver, exact, decided = simsiam_collapse_map(mode, p0, q0, T=2000.0, eps=1e-4)
+        assert solver.dtype == exact.dtype == decided.dtype == bool and solver.shape == (300,)
+        np.testing.assert_array_equal(exact, simsiam_toy_fate(mode, p0, q0)[2])
+        assert not np.any((solver != exact) & decided) and decided.mean() > 0.9
+    # the boundary of the full flow (D = 0) cannot be decided in finite time; far from it, it can
+    s, e, d = simsiam_collapse_map("full", np.array([0.6, 0.6, 0.6]),
+                                   np.array([0.4 - 1e-7, 0.1, 0.9]), T=2000.0)
+    assert list(d) == [False, True, True] and list(e[1:]) == [True, False]
+    assert list(s[1:]) == [True, False]
+
+
+@pytest.mark.parametrize("kw,match", [({"eps": 0.0}, "eps"), ({"eps": 1.0}, "eps"),
+                                      ({"mode": "x"}, "mode"), ({"theta0": [0.0]}, "theta0")])
+def test_collapse_map_bad_input(kw, match):
+    args = {"mode": "full", "phi0": [0.5], "theta0": [0.5]} | kw
+    with pytest.raises(ValueError, match=match):
+        simsiam_collapse_map(**args)
 
 
 # -- torch: loss, monitor, training --------------------------------------------------------------
