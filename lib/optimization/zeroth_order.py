@@ -21,7 +21,9 @@ Functions, in the order the chapter uses them:
 * :func:`probit_smoothed_objective`, :func:`probit_smoothed_grad_exact` — the Gaussian
   smoothing ``E_U R(W + eps U)`` of the argmax objective, which is a multinomial-probit policy
   objective, and its exact gradient (eq-policy-gradient-zeroth-order-probit);
-* :func:`grad_cosine` — the cosine between two gradients, flattened.
+* :func:`grad_cosine` — the cosine between two gradients, flattened;
+* :func:`grad_cosine_mc` — the cosine of a Monte-Carlo mean gradient with a reference, with a
+  bootstrap standard error over batch means (the chapter's direction table).
 
 Everything is NumPy in / NumPy out: array-likes are accepted, computation is float64, results
 are float64 ``np.ndarray`` (or Python floats). Randomness comes only from ``rng``, a
@@ -36,6 +38,7 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from lib import checks
+from lib.stats import bootstrap_se
 
 __all__ = [
     "softmax_policy_grad_exact",
@@ -46,6 +49,7 @@ __all__ = [
     "probit_smoothed_objective",
     "probit_smoothed_grad_exact",
     "grad_cosine",
+    "grad_cosine_mc",
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -350,3 +354,36 @@ def grad_cosine(a, b) -> float:
     if nb == 0:
         raise ValueError("b is the zero vector: its direction is undefined")
     return float(np.clip(a @ b / (na * nb), -1.0, 1.0))
+
+
+def grad_cosine_mc(draws, ref, rng, batches=200, n_boot=500) -> tuple[float, float]:
+    r"""Cosine of a Monte-Carlo gradient with ``ref``, and its bootstrap standard error.
+
+    ``draws`` (M, ...) are single-draw gradient estimates (e.g. from :func:`zo_grad`); the
+    estimate is ``grad_cosine(draws.mean(0), ref)``. Its standard error is the bootstrap
+    (``lib.stats.bootstrap_se``, ``n_boot`` resamples drawn from ``rng``) of the cosine over
+    ``batches`` means of ``M // batches`` consecutive draws each. Returns ``(cosine, se)``.
+
+    Chapter: policy-gradient-zeroth-order (article 7737), the table comparing directions.
+
+    ``ValueError``: ``M`` not a multiple of ``batches``, ``batches < 2``, one draw of another
+    size than ``ref``, non-finite entries, a zero mean or ``ref``, ``rng`` not a Generator.
+    """
+    draws = checks.float64_array(draws, "draws")
+    ref = checks.float64_array(ref, "ref").ravel()
+    batches = checks.integer(batches, "batches", minimum=2)
+    checks.generator(rng)
+    if draws.ndim < 1 or draws.shape[0] % batches:
+        raise ValueError(f"draws must have a multiple of batches = {batches} rows, "
+                         f"got shape {draws.shape}")
+    flat = draws.reshape(draws.shape[0], -1)
+    if flat.shape[1] != ref.size:
+        raise ValueError(f"draws has {flat.shape[1]} entries per draw but ref has {ref.size}")
+    cos = grad_cosine(flat.mean(0), ref)
+    means = flat.reshape(batches, -1, ref.size).mean(1)
+
+    def stat(bm):  # (n_boot, batches, k) resampled batch means -> cosine of their mean
+        m = bm.mean(-2)
+        return (m @ ref) / (np.linalg.norm(m, axis=-1) * np.linalg.norm(ref))
+
+    return cos, float(bootstrap_se(stat, means, n_boot=n_boot, rng=rng))

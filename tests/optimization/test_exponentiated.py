@@ -10,7 +10,18 @@ from hypothesis.extra.numpy import arrays
 from scipy.optimize import minimize
 
 from lib import optimization
-from lib.optimization import META_CLIP, eg_local_rate, eg_step, meta_lr_descent, meta_lr_step
+from lib.optimization import (
+    META_CLIP,
+    eg_local_rate,
+    eg_nnls_run,
+    eg_step,
+    gd_diag_rel_loss,
+    lsq_loss_rounding_bound,
+    meta_diag_rel_loss,
+    meta_lr_descent,
+    meta_lr_step,
+    meta_phase_map,
+)
 
 small = st.floats(-20, 20, allow_nan=False, allow_infinity=False)
 positive = st.floats(1e-3, 1e3, allow_nan=False, allow_infinity=False)
@@ -285,7 +296,9 @@ def test_meta_lr_descent_divergence_gives_nan_rows_without_raising():
 
 
 def test_reexported_from_package():
-    for name in ("eg_step", "eg_local_rate", "meta_lr_step", "meta_lr_descent"):
+    for name in ("eg_step", "eg_local_rate", "meta_lr_step", "meta_lr_descent", "eg_nnls_run",
+                 "lsq_loss_rounding_bound", "meta_phase_map", "gd_diag_rel_loss",
+                 "meta_diag_rel_loss"):
         assert callable(getattr(optimization, name))
 
 
@@ -305,3 +318,102 @@ def test_meta_lr_descent_bad_input(kw, match):
     args.update(kw)
     with pytest.raises(ValueError, match=match):
         meta_lr_descent(**args)
+
+
+# ---------------------------------------------------------------- experiment drivers
+def test_eg_nnls_run_reaches_nnls_and_matches_a_plain_loop():
+    from scipy.optimize import nnls
+
+    rng = np.random.default_rng(7)
+    A, b = rng.normal(size=(2, 8, 3)), rng.normal(size=(2, 8))
+    star = np.stack([nnls(A[p], b[p])[0] for p in range(2)])
+    theta, ck, gaps, errs, lowest = eg_nnls_run(A, b, star, [0.05, 0.02], 3000)
+    assert theta.shape == (2, 2, 3) and errs.shape == (3000, 2, 2) and gaps.shape == (ck.size, 2, 2)
+    assert ck[0] == 1 and ck[-1] == 3000 and np.all(np.diff(ck) > 0)
+    assert lowest >= 0 and np.abs(theta[0] - star).max() < 1e-8  # the optimum of scipy's nnls
+    assert np.abs(gaps[-1, 0]).max() < 1e-12
+    th = np.ones(3)  # independent route: the update written out, one problem, eta = 0.02
+    for _ in range(3000):
+        th = th * np.exp(-0.02 * A[1].T @ (A[1] @ th - b[1]))
+    np.testing.assert_allclose(theta[1, 1], th, rtol=1e-12, atol=1e-300)
+    th_log = eg_nnls_run(A, b, star, [0.05], 1, keep_factor=True)[0][0]  # one step, factor kept
+    np.testing.assert_allclose(th_log, np.exp(-0.05 * np.einsum("pij,pi->pj", A, A.sum(-1) - b)),
+                               rtol=1e-14)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(b=np.zeros((2, 7))), "A must be"),
+    (dict(theta_star=np.zeros(3)), "A must be"),
+    (dict(etas=[-0.1]), "etas"),
+    (dict(steps=0), "steps"),
+    (dict(A=np.full((2, 8, 3), np.nan)), "A"),
+])
+def test_eg_nnls_run_bad_input(kw, match):
+    args = dict(A=np.ones((2, 8, 3)), b=np.ones((2, 8)), theta_star=np.zeros((2, 3)), etas=[0.1],
+                steps=2)
+    args.update(kw)
+    with pytest.raises(ValueError, match=match):
+        eg_nnls_run(**args)
+
+
+def test_lsq_loss_rounding_bound_covers_the_exact_error():
+    from fractions import Fraction
+
+    rng = np.random.default_rng(3)
+    for scale in (1.0, 1e-3, 1e4):
+        A, b, th = rng.normal(size=(30, 10)) * scale, rng.normal(size=30), rng.exponential(size=10)
+        computed = 0.5 * np.sum((A @ th - b) ** 2)
+        exact = sum((sum(Fraction(a) * Fraction(t) for a, t in zip(row, th, strict=True))
+                     - Fraction(bi)) ** 2 for row, bi in zip(A, b, strict=True)) / 2
+        bound = lsq_loss_rounding_bound(A, b, th)
+        assert abs(Fraction(computed) - exact) <= Fraction(float(bound))
+        assert bound < 1e-12 * (computed + scale * 1e3)  # and it is not absurdly loose
+    assert lsq_loss_rounding_bound(np.ones((4, 3, 2)), np.ones((4, 3)), np.ones((4, 2))).shape == (4,)
+    with pytest.raises(ValueError, match="A must be"):
+        lsq_loss_rounding_bound(np.ones((3, 2)), np.ones(2), np.ones(2))
+
+
+def test_meta_phase_map_agrees_with_direct_runs():
+    etas, kappas = np.array([0.01, 0.5, 1.9]), np.array([1e-9, 2.0, 50.0])
+    gain, s_final, hit_clip = meta_phase_map(etas, kappas, 100)
+    assert gain.shape == s_final.shape == hit_clip.shape == (3, 3)
+    for i, e in enumerate(etas):
+        assert abs(gain[i, 0]) < 1e-5  # kappa -> 0 is plain GD: nothing gained
+        thetas, nus = meta_lr_descent(lambda v: v, [1.0], e, 2.0, 100)
+        ref = 100 * math.log10(abs(1 - e)) - math.log10(max(abs(thetas[-1, 0]), 1e-300))
+        assert gain[i, 1] == pytest.approx(ref, rel=1e-12)
+        assert s_final[i, 1] == pytest.approx(e * nus[-1, 0], rel=1e-12)
+    assert np.isnan(gain[0, 2]) and np.isnan(s_final[0, 2]) and hit_clip[0, 2]  # kappa = 50 blows up
+    with pytest.raises(ValueError, match="kappa_grid"):
+        meta_phase_map(etas, [0.0, 1.0], 10)
+    with pytest.raises(ValueError, match="steps"):
+        meta_phase_map(etas, kappas, 0)
+
+
+def test_gd_diag_rel_loss_matches_simulated_gd():
+    rng = np.random.default_rng(5)
+    h, ts = rng.uniform(0.1, 1, 4), rng.normal(size=4)
+    curves = gd_diag_rel_loss(h, ts, [0.1, 1.5], 30)
+    assert curves.shape == (2, 31) and np.all(curves[:, 0] == pytest.approx(1.0))
+    for k, eta in enumerate((0.1, 1.5)):
+        th, ref = np.zeros(4), []
+        for _ in range(31):
+            ref.append(np.sum(h * (th - ts) ** 2) / np.sum(h * ts**2))
+            th = th - eta * h * (th - ts)
+        # the simulated residual th - ts carries an absolute rounding error ~eps |ts|, so the
+        # loss (~r^2) differs by ~2 |r| eps: relative agreement, plus an absolute floor
+        np.testing.assert_allclose(curves[k], ref, rtol=1e-10, atol=1e-19)
+
+
+def test_meta_diag_rel_loss_gamma_zero_is_gd_and_blowups_are_inf():
+    h, ts = np.array([1.0, 0.3]), np.array([1.0, -2.0])
+    np.testing.assert_allclose(meta_diag_rel_loss(h, ts, 0.4, 0.0, 25),
+                               gd_diag_rel_loss(h, ts, [0.4], 25)[0], rtol=1e-12)
+    blown = meta_diag_rel_loss(h, 30 * ts, 0.01, 50.0, 200)
+    assert np.isinf(blown[-1]) and blown[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="theta_star"):
+        meta_diag_rel_loss(h, np.zeros(2), 0.1, 1.0, 5)
+    with pytest.raises(ValueError, match="h"):
+        gd_diag_rel_loss([-1.0, 1.0], ts, [0.1], 5)
+    with pytest.raises(ValueError, match="mode"):
+        meta_diag_rel_loss(h, ts, 0.1, 1.0, 5, mode="adam")

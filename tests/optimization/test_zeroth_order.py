@@ -15,6 +15,7 @@ from scipy.stats import multivariate_normal
 from lib.optimization import (
     argmax_objective,
     grad_cosine,
+    grad_cosine_mc,
     probit_smoothed_grad_exact,
     probit_smoothed_objective,
     reinforce_grad,
@@ -337,3 +338,34 @@ def test_grad_cosine():
         grad_cosine([1.0, 0.0], [0.0, 0.0])
     with pytest.raises(ValueError, match="size|entries"):
         grad_cosine([1.0, 0.0], [1.0, 0.0, 0.0])
+
+
+# -- grad_cosine_mc -------------------------------------------------------------------------
+def test_grad_cosine_mc_value_and_se_match_replicates():
+    # Draws = mean + Gaussian noise: the bootstrap s.e. of the cosine must match the spread of
+    # the cosine over independent replicates (an independent route), within sampling error.
+    rng = np.random.default_rng(0)
+    mu, ref = np.array([1.0, 0.5, -0.3]), np.array([0.8, 0.9, 0.1])
+    reps = [rng.normal(mu, 2.0, size=(2000, 3)) for _ in range(300)]
+    spread = np.std([grad_cosine(r.mean(0), ref) for r in reps], ddof=1)
+    cos, se = grad_cosine_mc(reps[0], ref, np.random.default_rng(1))
+    assert cos == pytest.approx(reps[0].mean(0) @ ref / np.linalg.norm(reps[0].mean(0))
+                                / np.linalg.norm(ref), abs=1e-14)
+    assert se == pytest.approx(spread, rel=0.3)  # 500 resamples of 200 batches: ~10% noise
+    assert grad_cosine_mc(reps[0], ref, np.random.default_rng(1)) == (cos, se)  # seeded
+    cos2, _ = grad_cosine_mc(reps[0].reshape(2000, 3, 1), ref.reshape(3, 1), np.random.default_rng(1))
+    assert cos2 == pytest.approx(cos, abs=1e-15)  # shapes are flattened
+
+
+def test_grad_cosine_mc_bad_input():
+    d, ref = np.ones((200, 3)), np.ones(3)
+    with pytest.raises(ValueError, match="batches"):
+        grad_cosine_mc(d[:150], ref, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="ref"):
+        grad_cosine_mc(d, np.ones(4), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="batches"):
+        grad_cosine_mc(d, ref, np.random.default_rng(0), batches=1)
+    with pytest.raises(ValueError, match="rng|Generator|generator"):
+        grad_cosine_mc(d, ref, 0)
+    with pytest.raises(ValueError, match="draws"):
+        grad_cosine_mc(np.full((200, 3), np.nan), ref, np.random.default_rng(0))
