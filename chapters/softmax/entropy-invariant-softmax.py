@@ -26,19 +26,15 @@
 # (ch-entropy-invariant-softmax)=
 # # Entropy-invariant softmax
 #
-# When a query attends over $n$ keys, the attention distribution tends to spread out as $n$
-# grows: its entropy rises like $\log n$. How should the softmax scale $\lambda$ depend on $n$
-# to keep the entropy level? The article answers with a two-line estimate,
-# $H\approx\log n-\lambda(s_{\max}-\bar s)$, hence $\lambda\propto\log n/d$, and a calibrated
-# rule $\lambda=\log_{512}n/\sqrt d$. We show the estimate is in fact a rigorous **lower
-# bound** — often a loose one — and test the rule in the random-key model of the background
-# article. There the calibrated $\log_{512}$ scale still lets through
-# {glue:text}`rise-log512-fraction:.0%` of the entropy growth; the uncalibrated
-# $\log n/(0.24d)$ scale does keep the entropy nearly flat, but several nats lower and in a
-# "frozen" regime where the derivation behind it does not apply; and the exact mean-field
-# calculation gives the scale that holds the entropy at its calibrated level: over the range
-# tested it must grow faster than the calibrated rule, towards the regime where the softmax
-# freezes.
+# As a query attends over more keys $n$, its attention entropy rises like $\log n$. How should
+# the softmax scale $\lambda$ depend on $n$ to keep it level? The article's two-line estimate
+# $H\approx\log n-\lambda(s_{\max}-\bar s)$ gives $\lambda\propto\log n/d$, calibrated as
+# $\lambda=\log_{512}n/\sqrt d$. The estimate is in fact a rigorous, often loose, **lower
+# bound**. In the background article's random-key model the calibrated scale still lets
+# through {glue:text}`rise-log512-fraction:.0%` of the entropy growth; the uncalibrated
+# $\log n/(0.24d)$ keeps the entropy nearly flat, but several nats lower, in a "frozen" regime
+# outside its own derivation; and the exact mean-field scale that holds the entropy at its
+# calibrated level grows faster than the calibrated rule, towards that frozen regime.
 #
 # :::{prf:theorem} Entropy of a scaled softmax
 # :label: thm-entropy-invariant-softmax
@@ -73,9 +69,12 @@ from scipy.optimize import brentq
 from lib.book import Chapter
 from lib.softmax import (
     entropy_invariant_scale,
+    plot_flat_scales,
+    random_key_entropy_scan,
     renyi_entropy,
     softmax_entropy,
     sphere_mean_field_entropy,
+    sphere_vectors,
 )
 
 ch = Chapter("entropy-invariant-softmax", seed=9034)
@@ -109,10 +108,9 @@ ch.claim("identity-sympy", sp.simplify(sp.expand_log(H_sym - rhs, force=True)) =
 ch.source_number("log n", where="§Derivation: exact first step", fate="reproduced", claim="identity-sympy")
 
 # %% [markdown]
-# The right-hand side is also the way to *compute* the entropy: it never takes the logarithm
-# of a probability, so entries whose probability underflows to zero (or masked logits equal
-# to $-\infty$) contribute exactly nothing, where $-\sum p\log p$ produces
-# $0\cdot(-\infty)=\mathrm{NaN}$. The library function evaluates it after the usual max-shift:
+# The right-hand side is also how to *compute* $H$: it takes no logarithm of a probability, so
+# underflowed or masked ($-\infty$) entries contribute nothing, where $-\sum p\log p$ gives
+# $0\cdot(-\infty)=\mathrm{NaN}$. The library evaluates it after the usual max-shift:
 #
 # ```{literalinclude} /lib/softmax/entropy.py
 # :pyobject: softmax_entropy
@@ -162,13 +160,12 @@ ch.source_number("0", where=f"{B}: entropy 0 = one token", fate="reproduced", cl
 # \log n - \lambda\,(s_{\max}-\bar s) \;\le\; H \;\le\; \log n ,
 # $$ (eq-entropy-invariant-softmax-bound)
 #
-# the upper bound being the maximal entropy of a distribution on $n$ points. Both sides are
-# equalities when all scores are equal. So the "approximation" is a rigorous lower bound — in a
-# reply under the article, the author agreed that the derivation is best read this way. Being a
-# bound, it can be far from $H$: once $\lambda(s_{\max}-\bar s)>\log n$ it is negative and says
-# nothing. We check the two steps and the bound on $4000$ random score vectors: lengths
-# $2\le n\le300$, Gaussian, uniform and heavy-tailed (Student-$t_1$) scores, and $\lambda$
-# log-uniform in $[10^{-3},30]$.
+# the upper bound being the maximal entropy on $n$ points; both are equalities for equal
+# scores. The "approximation" is a rigorous lower bound (in a reply under the article, the
+# author agreed it is best read so) and can be far from $H$: once
+# $\lambda(s_{\max}-\bar s)>\log n$ it is negative. We check both steps and the bound on $4000$
+# random score vectors ($2\le n\le300$; Gaussian, uniform or Student-$t_1$ scores; $\lambda$
+# log-uniform in $[10^{-3},30]$).
 
 # %%
 def bound_slacks(rng, cases=4000):
@@ -205,7 +202,6 @@ ch.claim("bound-tight-constant", float(softmax_entropy(3.0 * c)) - math.log(9), 
          statement="constant scores: H = log n = the lower bound")
 ch.source_number("log n", where=f"{B}: entropy log n = uniform", fate="reproduced", claim="bound-tight-constant")
 
-
 # %% [markdown]
 # The worst normalised slack of the lower bound {eq}`eq-entropy-invariant-softmax-bound` is
 # {glue:text}`worst-slack-lower-bound:.1e`: it never fails, and it is attained by constant
@@ -228,25 +224,17 @@ ch.source_number("log n", where=f"{B}: entropy log n = uniform", fate="reproduce
 # :pyobject: entropy_invariant_scale
 # ```
 #
-# In the background article's model — $q$ and $k$ of norm $\sqrt d$, keys uniform on the
-# sphere — neither premise holds. A score is $d\cos\theta$ with $\cos\theta$ of standard
-# deviation $1/\sqrt d$, so scores have spread $\sqrt d$, not $d$; and the largest of $n$ of
-# them grows like $\sqrt{2d\log n}$, so the spread depends on $n$. We measure the mean spread
-# $s_{\max}-\bar s$ over 200 queries at $n=1024$ for $d=64,256,1024$ and fit its growth
-# exponent in $d$:
+# In the background article's model ($q$, $k$ of norm $\sqrt d$, keys uniform on the sphere)
+# neither premise holds: a score $d\cos\theta$ has standard deviation $\sqrt d$, not $d$, and
+# the largest of $n$ grows like $\sqrt{2d\log n}$. We fit the growth exponent in $d$ of the
+# mean spread $s_{\max}-\bar s$ (200 queries, $n=1024$, $d=64,256,1024$):
 
 # %%
-def sphere(m, dim, gen, dtype=f64):
-    """m random vectors of norm sqrt(dim), uniform in direction."""
-    v = torch.randn(m, dim, generator=gen, dtype=dtype)
-    return v / v.norm(dim=1, keepdim=True) * math.sqrt(dim)
-
-
 gen = torch.Generator().manual_seed(9034)
 dims = [64, 256, 1024]
 spread = []
 for dim in dims:
-    S_d = sphere(200, dim, gen) @ sphere(1024, dim, gen).T
+    S_d = sphere_vectors(200, dim, gen) @ sphere_vectors(1024, dim, gen).T
     spread.append(float((S_d.amax(1) - S_d.mean(1)).mean()))
 slope = float(np.polyfit(np.log(dims), np.log(spread), 1)[0])
 ch.claim("spread-exponent-in-d", slope, equals=0.5, atol=0.05,
@@ -257,11 +245,10 @@ ch.claim("spread-exponent-in-d", slope, equals=0.5, atol=0.05,
 ch.source_number("<q,k> ∝ d", value=1.0, where="§Derivation", fate="contradicted", claim="spread-exponent-in-d")
 
 # %% [markdown]
-# The fitted exponent is {glue:text}`spread-exponent-in-d:.3f`: in the random-key model the
-# $1/d$ of {eq}`eq-entropy-invariant-softmax-scale` is really a $1/\sqrt d$ — which is where the
-# usual attention scale comes from. Scores proportional to $d$ describe queries and keys that
-# are genuinely aligned ($\cos\theta$ of order one), the situation a trained attention head is
-# in for its relevant keys, not random ones.
+# The exponent is {glue:text}`spread-exponent-in-d:.3f`: for random keys the $1/d$ of
+# {eq}`eq-entropy-invariant-softmax-scale` is really the usual $1/\sqrt d$. Scores proportional
+# to $d$ describe genuinely aligned queries and keys ($\cos\theta$ of order one), as a trained
+# head has for its relevant keys.
 #
 # ## 4. The random-key model, exactly
 #
@@ -350,13 +337,14 @@ ch.source_number("κ = √d/log 512", where=f"{B}, §New factor", fate="reproduc
 # the calibration is set.
 
 # %%
-H0_ = float(sphere_mean_field_entropy(512, 1 / math.sqrt(d), d))
-n_min = math.exp(H0_)
+H0 = float(sphere_mean_field_entropy(512, 1 / math.sqrt(d), d))
+n_min = math.exp(H0)
 ch.claim("flat-scale-n-min", n_min, between=(256, 512),
          why="exact comparison: e^{H0} with H0 the mean-field entropy at n = 512, lambda = 1/sqrt(d)",
          statement="a mean-field flat scale exists from n = e^{H0}, well below 512")
 n_mid = int(math.ceil(n_min)) + 1
-lam_mid = brentq(lambda lv: float(sphere_mean_field_entropy(n_mid, lv, d)) - H0_, 0.0, 1 / math.sqrt(d))
+lam_mid = brentq(lambda lv: float(sphere_mean_field_entropy(n_mid, lv, d)) - H0, 0.0,
+                 1 / math.sqrt(d))
 ch.claim("flat-scale-exists-below-512", lam_mid, at_least=0.0,
          why="brentq finds a sign change only if H_mf(n, 0) = log n > H0 >= H_mf(n, 1/sqrt(d))",
          statement="e.g. just above e^{H0} the flat scale exists (and is below 1/sqrt(d))")
@@ -364,17 +352,16 @@ ch.claim("flat-scale-exists-below-512", lam_mid, at_least=0.0,
 # %% [markdown]
 # ## 5. Experiment: which scale keeps the entropy flat?
 #
-# Queries and keys as in the model, $d=64$, $n$ from 512 to 16384; for each $n$, 8 independent
-# draws of $n$ keys and 50 queries, in float32 (the entropies need only ~$10^{-5}$ accuracy).
-# Four scales: the standard $1/\sqrt d$, the calibrated $\log_{512}n/\sqrt d$, the Laplace
-# scale $\log n/(0.24d)$, and the mean-field flat scale. All but the Laplace scale equal
-# $1/\sqrt d$ at $n=512$. We call a scale *flat* if the entropy rises by less than a tenth of
-# the standard scale's rise over the range.
+# Random-key model, $d=64$, $n$ from 512 to 16384, 8 draws of $n$ keys and 50 queries per $n$,
+# float32 (entropies need ~$10^{-5}$ accuracy). Four scales: standard $1/\sqrt d$, calibrated
+# $\log_{512}n/\sqrt d$, Laplace $\log n/(0.24d)$ and mean-field flat; all but Laplace equal
+# $1/\sqrt d$ at $n=512$. A scale is *flat* if the entropy rises by less than a tenth of the
+# standard scale's rise. (The loop and the figure are `random_key_entropy_scan` and
+# `plot_flat_scales` in `lib/softmax/entropy.py`.)
 
 # %%
 n_queries, n_draws = 50, 8
 ns = [512, 1024, 2048, 4096, 8192, 16384]
-H0 = float(sphere_mean_field_entropy(512, 1 / math.sqrt(d), d))
 lam_mf = {n: brentq(lambda lv, n=n: float(sphere_mean_field_entropy(n, lv, d)) - H0,
                     1e-4, 1.0, xtol=1e-14) for n in ns}
 scales = {
@@ -385,20 +372,8 @@ scales = {
 }
 labels = {"standard": r"$1/\sqrt{d}$", "log512": r"$\log_{512}n/\sqrt{d}$",
           "laplace": r"$\log n/(0.24\,d)$", "mean-field": "mean-field flat"}
-H = {k: np.zeros((len(ns), n_draws)) for k in scales}
-gap = {k: [] for k in scales}  # H minus the lower bound, per query
-min_slack = math.inf
-for i, n in enumerate(ns):
-    for r in range(n_draws):
-        S = sphere(n_queries, d, gen, torch.float32) @ sphere(n, d, gen, torch.float32).T
-        spread_q = S.amax(1) - S.mean(1)
-        for k, lam_of in scales.items():
-            lv = lam_of(n)
-            h = softmax_entropy(lv * S)
-            H[k][i, r] = float(h.mean())
-            slack_q = h - (math.log(n) - lv * spread_q)
-            min_slack = min(min_slack, float(slack_q.min()))
-            gap[k].append(float(slack_q.mean()))
+scan = random_key_entropy_scan(ns, scales, d, n_queries, n_draws, gen, torch.float32)
+H, gap, min_slack = scan["H"], scan["gap"], scan["min_slack"]
 mean = {k: v.mean(1) for k, v in H.items()}
 se = {k: v.std(1, ddof=1) / math.sqrt(n_draws) for k, v in H.items()}
 mf = {k: np.array([float(sphere_mean_field_entropy(n, scales[k](n), d)) for n in ns])
@@ -407,24 +382,8 @@ rise = {k: mean[k][-1] - mean[k][0] for k in scales}
 rise_se = {k: math.hypot(se[k][-1], se[k][0]) for k in scales}
 
 # %% mystnb={"figure": {"caption": "Random-key model, $d=64$. Left: mean attention entropy against the number of keys (8 key draws $\\times$ 50 queries per point; error bars $\\pm2$ standard errors; dotted: the mean-field prediction {eq}`eq-entropy-invariant-softmax-mf`). Right: the corresponding $\\sigma=\\lambda\\sqrt d$, with the freezing line $\\sqrt{2\\log n}$ of the random-energy model above which the softmax concentrates on a handful of keys.", "name": "fig-entropy-invariant-softmax-flat"}}
-fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8))
-for k in scales:
-    line = ax.errorbar(ns, mean[k], yerr=2 * se[k], marker="o", ms=3, capsize=2,
-                       label=labels[k])
-    ax.plot(ns, mf[k], ":", color=line[0].get_color())
-    bx.plot(ns, [scales[k](n) * math.sqrt(d) for n in ns], marker="o", ms=3,
-            label=labels[k])
-ax.axhline(H0, color="k", lw=0.8, ls="--")
-bx.plot(ns, [math.sqrt(2 * math.log(n)) for n in ns], "k--", lw=1,
-        label=r"freezing $\sqrt{2\log n}$")
-for a in (ax, bx):
-    a.set_xscale("log", base=2)
-    a.set_xlabel("number of keys $n$")
-ax.set_ylabel("attention entropy $H$ (nats)")
-bx.set_ylabel(r"$\sigma=\lambda\sqrt{d}$")
-ax.legend(fontsize=8)
-bx.set_ylim(0.8, 6.8)
-bx.legend(fontsize=8, ncol=2, loc="upper left")
+sigmas = {k: [lam_of(n) * math.sqrt(d) for n in ns] for k, lam_of in scales.items()}
+plot_flat_scales(ns, mean, se, mf, sigmas, labels, H0)
 plt.show()
 
 # %% [markdown]
@@ -537,17 +496,13 @@ ch.source_number("log n - λ(s_max - s̄)", where="§Derivation", fate="contradi
 # | $1/\sqrt d$ (standard) | 43.27 | 36.53 | 23.02 | 15.12 | 11.54 |
 # | $\log_{512}n/\sqrt d$ | 43.11 | 41.17 | 34.04 | 20.15 | 13.58 |
 #
-# The length-dependent scale helps extrapolation in that experiment, even though, as section 5
-# shows, it is far from entropy-invariant for random keys: trained attention is not random, and
-# the benefit need not come from flat entropy. The article also notes that Chiang and Cholak
-# {cite}`chiang2022overcoming8823` use $\log n/\sqrt d$ with the natural logarithm, which by
-# {eq}`eq-entropy-invariant-softmax-scale` is the calibrated rule with base $e$ instead of 512
-# — a factor $\log512\approx6.2$ larger at every $n$. In causal attention, query $i$ sees $i$
-# keys, so $n$ is a per-row count; `entropy_invariant_scale` accepts a tensor of counts for
-# that reason.
-#
-# Its table is recorded below as out of scope; the "more than ten points at $n=256$" that the
-# article reads off it is checked.
+# The length-dependent scale helps extrapolation there although, by section 5, it is far from
+# entropy-invariant for random keys: trained attention is not random, and the benefit need not
+# come from flat entropy. Chiang and Cholak {cite}`chiang2022overcoming8823` use
+# $\log n/\sqrt d$ (natural log): the calibrated rule with base $e$, a factor
+# $\log512\approx6.2$ larger. In causal attention $n$ is a per-row count, so
+# `entropy_invariant_scale` accepts a tensor of counts. The table is recorded as out of scope;
+# the "more than ten points at $n=256$" read off it is checked.
 
 # %%
 mlm = {"O": [43.27, 36.53, 23.02, 15.12, 11.54], "E": [43.11, 41.17, 34.04, 20.15, 13.58]}

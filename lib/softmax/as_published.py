@@ -8,23 +8,28 @@ nobody mistakes one for the other.
 * ``soft_k_max_iterative`` — Su's 2019 iteration: entries above 1, order reversals (10373);
 * ``weighted_softmax_topk`` — the weighted iteration's wrong zero-temperature limit (10373);
 * ``grad_topk_recursive`` — the article's GradTopK recursion: NaN for spread inputs (10373).
+  ``recursion_failure_scan`` and ``plot_recursion_scan`` measure and draw that failure.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from lib import checks
-from lib.softmax.topk import _check_topk_args
+from lib.softmax.topk import _check_topk_args, grad_topk
 
 __all__ = [
     "elementary_symmetric_newton",
     "soft_k_max_iterative",
     "weighted_softmax_topk",
     "grad_topk_recursive",
+    "weighted_limit_symbolic",
+    "recursion_failure_scan",
+    "plot_recursion_scan",
 ]
 
 
@@ -106,6 +111,21 @@ def weighted_softmax_topk(x: Tensor, k: int, dim: int = -1, *, stable: bool = Tr
     return p.movedim(-1, dim)
 
 
+def weighted_limit_symbolic() -> list:
+    r"""Chapter *Smooth top-k* §2, eq. eq-smooth-topk-weighted-limit: the exact SymPy limit
+    :math:`t=e^{-1/\tau}\to0^+` of two weighted-softmax rounds (:func:`weighted_softmax_topk`)
+    at :math:`x=(2,1,0)/\tau`, i.e. weights :math:`(t^{-2},t^{-1},1)`. Returns the 3 limits."""
+    import sympy as sp
+
+    t = sp.symbols("t", positive=True)
+    e3 = [t**-2, t**-1, sp.Integer(1)]
+    p1 = [e / sum(e3) for e in e3]
+    w2 = [1 - p for p in p1]
+    s2 = sum(w * e for w, e in zip(w2, e3, strict=True))
+    p2 = [p + w * e / s2 for p, w, e in zip(p1, w2, e3, strict=True)]
+    return [sp.limit(sp.simplify(q), t, 0) for q in p2]
+
+
 def grad_topk_recursive(x: Tensor, k: int, dim: int = -1) -> Tensor:
     r"""GradTopK by the article's recursion — breaks down (NaN) for spread-out inputs.
 
@@ -126,3 +146,50 @@ def grad_topk_recursive(x: Tensor, k: int, dim: int = -1) -> Tensor:
         log_zi = z + log_z + torch.log(1 - torch.exp(log_zi - log_z))
         log_z = torch.logsumexp(log_zi, dim=-1, keepdim=True) - math.log(j)
     return torch.exp(log_zi - log_z).movedim(-1, dim)
+
+
+# Experiment and figure of chapter *Smooth top-k* §3 (measuring the recursion's failure)
+def recursion_failure_scan(spreads, k: int = 10, n: int = 100, draws: int = 100,
+                           generator: torch.Generator | None = None) -> dict:
+    r"""Chapter *Smooth top-k* §3: the article's recursion (``grad_topk_recursive``,
+    eq. eq-smooth-topk-recursion) against ``lib.softmax.grad_topk`` on ``draws`` vectors
+    :math:`x\sim\mathcal N(0,s^2I_n)` per spread ``s``. Returns per-spread fractions
+    ``nan`` and ``wrong`` (finite, off by > 1e-6), per-spread max errors ``err`` (NaN when
+    any row is NaN), and the worst ``wrong_err``, ``wrong_sum_err`` (|sum - k| of wrong
+    rows) and
+    ``stable_sum_err`` (|sum - k| of grad_topk)."""
+    checks.integer(k, "k", minimum=1)
+    checks.integer(n, "n", minimum=k + 1)
+    checks.integer(draws, "draws", minimum=1)
+    out = dict(nan=[], wrong=[], err=[], wrong_err=0.0, wrong_sum_err=0.0, stable_sum_err=0.0)
+    for s in spreads:
+        xs = checks.real(s, "spreads", low=0, low_open=True) * torch.randn(
+            draws, n, dtype=torch.float64, generator=generator)
+        rec, good = grad_topk_recursive(xs, k), grad_topk(xs, k)
+        nan_rows = ~torch.isfinite(rec).all(-1)
+        err = (rec - good).abs().amax(-1)
+        wrong = (err > 1e-6) & ~nan_rows
+        out["nan"].append(float(nan_rows.double().mean()))
+        out["wrong"].append(float(wrong.double().mean()))
+        out["err"].append(float((rec - good).abs().max()))  # NaN if any row is NaN
+        out["stable_sum_err"] = max(out["stable_sum_err"], float((good.sum(-1) - k).abs().max()))
+        if wrong.any():
+            out["wrong_err"] = max(out["wrong_err"], float(err[wrong].max()))
+            out["wrong_sum_err"] = max(out["wrong_sum_err"],
+                                       float((rec[wrong].sum(-1) - k).abs().max()))
+    return out
+
+
+def plot_recursion_scan(spreads, scan: dict):
+    """Figure of chapter *Smooth top-k* §3: the fractions ``scan["nan"]``, ``scan["wrong"]``
+    and their sum (from :func:`recursion_failure_scan`) against the spread. Returns it."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.semilogx(spreads, scan["nan"], "o-", label="NaN")
+    ax.semilogx(spreads, scan["wrong"], "s-", label=r"finite but wrong ($>10^{-6}$)")
+    ax.semilogx(spreads, np.add(scan["nan"], scan["wrong"]), "k:", label="total failures")
+    ax.set_xlabel("spread $s$ of the inputs")
+    ax.set_ylabel("fraction of draws")
+    ax.legend()
+    return fig

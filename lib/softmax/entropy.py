@@ -17,6 +17,9 @@ __all__ = [
     "softmax_entropy",
     "entropy_invariant_scale",
     "sphere_mean_field_entropy",
+    "sphere_vectors",
+    "random_key_entropy_scan",
+    "plot_flat_scales",
 ]
 
 
@@ -138,3 +141,75 @@ def sphere_mean_field_entropy(n, lam, d: int):
     # Small t: log M = t^2/(2d) + O(t^4), t M'/M = t^2/d + O(t^4), so H = log n - t^2/(2d).
     out = np.where(small, -t * t / (2 * d), log_m - tm)
     return np.log(n) + out
+
+
+# ---------------------------------------------------------------------------------------
+# Experiment and figure of the chapter *Entropy-invariant softmax* (moved from the notebook)
+# ---------------------------------------------------------------------------------------
+def sphere_vectors(m: int, dim: int, generator: torch.Generator | None = None,
+                   dtype: torch.dtype = torch.float64) -> Tensor:
+    r"""``m`` random vectors of norm :math:`\sqrt{dim}`, uniform in direction: the queries and
+    keys of the random-key model (chapter *Entropy-invariant softmax* §3). Tensor out."""
+    checks.integer(m, "m", minimum=1)
+    checks.integer(dim, "dim", minimum=1)
+    v = torch.randn(m, dim, generator=generator, dtype=dtype)
+    return v / v.norm(dim=1, keepdim=True) * math.sqrt(dim)
+
+
+def random_key_entropy_scan(ns, scales: dict, d: int, n_queries: int, n_draws: int,
+                            generator: torch.Generator | None = None,
+                            dtype: torch.dtype = torch.float32) -> dict:
+    r"""Chapter *Entropy-invariant softmax* §5: attention entropy in the random-key model.
+
+    For each ``n`` in ``ns`` and each of ``n_draws`` draws of ``n`` keys and ``n_queries``
+    queries (:func:`sphere_vectors`, dimension ``d``), the entropy of
+    ``softmax(scales[name](n) * S)`` for each scale. Returns ``H[name]`` (array
+    ``len(ns) x n_draws`` of mean entropies), ``gap[name]`` (list of the per-draw mean of
+    :math:`H-(\log n-\lambda(s_{\max}-\bar s))`, the slack of the lower bound
+    eq. eq-entropy-invariant-softmax-bound) and ``min_slack`` (smallest slack of any row)."""
+    checks.integer(d, "d", minimum=1)
+    checks.integer(n_queries, "n_queries", minimum=1)
+    checks.integer(n_draws, "n_draws", minimum=2)
+    H = {k: np.zeros((len(ns), n_draws)) for k in scales}
+    gap = {k: [] for k in scales}
+    min_slack = math.inf
+    for i, n in enumerate(ns):
+        for r in range(n_draws):
+            q = sphere_vectors(n_queries, d, generator, dtype)
+            S = q @ sphere_vectors(n, d, generator, dtype).T
+            spread_q = S.amax(1) - S.mean(1)
+            for k, lam_of in scales.items():
+                lv = lam_of(n)
+                h = softmax_entropy(lv * S)
+                H[k][i, r] = float(h.mean())
+                slack_q = h - (math.log(n) - lv * spread_q)
+                min_slack = min(min_slack, float(slack_q.min()))
+                gap[k].append(float(slack_q.mean()))
+    return {"H": H, "gap": gap, "min_slack": min_slack}
+
+
+def plot_flat_scales(ns, mean: dict, se: dict, mf: dict, sigmas: dict, labels: dict, H0: float):
+    r"""Figure of chapter *Entropy-invariant softmax* §5. Left: ``mean[name]`` ± 2 ``se`` against
+    ``n`` with the mean-field curve ``mf[name]`` dotted and ``H0`` dashed; right:
+    ``sigmas[name]`` (:math:`\lambda\sqrt d`) with the freezing line :math:`\sqrt{2\log n}`.
+    Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for k in mean:
+        line = ax.errorbar(ns, mean[k], yerr=2 * np.asarray(se[k]), marker="o", ms=3,
+                           capsize=2, label=labels[k])
+        ax.plot(ns, mf[k], ":", color=line[0].get_color())
+        bx.plot(ns, sigmas[k], marker="o", ms=3, label=labels[k])
+    ax.axhline(H0, color="k", lw=0.8, ls="--")
+    bx.plot(ns, [math.sqrt(2 * math.log(n)) for n in ns], "k--", lw=1,
+            label=r"freezing $\sqrt{2\log n}$")
+    for a in (ax, bx):
+        a.set_xscale("log", base=2)
+        a.set_xlabel("number of keys $n$")
+    ax.set_ylabel("attention entropy $H$ (nats)")
+    bx.set_ylabel(r"$\sigma=\lambda\sqrt{d}$")
+    ax.legend(fontsize=8)
+    bx.set_ylim(0.8, 6.8)
+    bx.legend(fontsize=8, ncol=2, loc="upper left")
+    return fig

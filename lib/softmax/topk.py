@@ -6,8 +6,11 @@ procedures that the chapter shows failing are in ``lib.softmax.as_published``.
 
 from __future__ import annotations
 
+import itertools
 import math
 
+import mpmath
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -17,6 +20,15 @@ from lib.softmax.symmetric import log_elementary_symmetric
 __all__ = [
     "grad_topk",
     "thre_topk",
+    "topk_mask",
+    "brute_grad_topk",
+    "brent_thre_topk",
+    "zk_identities_symbolic",
+    "smooth_f_symbolic",
+    "sigmoid_jacobians",
+    "topk_audit_cases",
+    "topk_audit",
+    "plot_top2_limits",
 ]
 
 
@@ -212,3 +224,176 @@ def thre_topk(
         else:
             out = _smooth_f(z - _thre_lambda_smooth(xs, k))
     return out.to(x.dtype).movedim(-1, dim)
+
+
+# ---------------------------------------------------------------------------------------
+# Experiments and figures of the chapter *Smooth top-k* (moved out of the notebook)
+# ---------------------------------------------------------------------------------------
+def topk_mask(x: Tensor, k: int) -> Tensor:
+    r"""The hard top-k indicator :math:`\mathcal T_k(x)` along the last dim (chapter *Smooth
+    top-k*, eq. eq-smooth-topk-properties). Ties are broken by ``torch.topk``."""
+    _check_topk_args(x, k, -1)
+    return torch.zeros_like(x).scatter(-1, x.topk(k, dim=-1).indices, 1.0)
+
+
+def brute_grad_topk(x, k: int, dps: int | None = None) -> np.ndarray:
+    """Reference :math:`Z_{k,i}/Z_k` by enumerating the k-subsets of a 1-D ``x`` (chapter *Smooth
+    top-k*, eq. eq-smooth-topk-grad), in float64, or in ``dps``-digit mpmath if ``dps`` is set."""
+    x = checks.float64_array(x, "x")
+    if x.ndim != 1 or not np.isfinite(x).all():
+        raise ValueError("x must be a finite 1-D array")
+    checks.integer(k, "k", minimum=1, maximum=len(x))
+    if dps is not None:
+        checks.integer(dps, "dps", minimum=16)
+        with mpmath.workdps(dps):
+            num, z = [mpmath.mpf(0)] * len(x), mpmath.mpf(0)
+            for s in itertools.combinations(range(len(x)), k):
+                w = mpmath.exp(sum(mpmath.mpf(float(x[i])) for i in s))
+                z += w
+                for i in s:
+                    num[i] += w
+            return np.array([float(v / z) for v in num])
+    num, z = np.zeros(len(x)), 0.0
+    for s in itertools.combinations(range(len(x)), k):
+        w = math.exp(sum(x[i] for i in s) - k * x.max())
+        z += w
+        num[list(s)] += w
+    return num / z
+
+
+_F_NP = {
+    "exp": lambda z: np.minimum(1.0, np.exp(np.minimum(z, 0))),
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "smooth": lambda z: np.where(z >= 0, 1 - 0.5 * np.exp(-np.abs(z)), 0.5 * np.exp(-np.abs(z))),
+}
+
+
+def brent_thre_topk(x, k: int, f: str = "exp") -> np.ndarray:
+    r"""Reference ThreTopK (chapter *Smooth top-k*, eq. eq-smooth-topk-thre), 1-D NumPy: the
+    threshold by SciPy's ``brentq`` (xtol 1e-14), independent of :func:`thre_topk`."""
+    from scipy import optimize
+    x = checks.float64_array(x, "x")
+    if x.ndim != 1:
+        raise ValueError("x must be 1-D")
+    checks.integer(k, "k", minimum=1, maximum=len(x) - 1)
+    fn = _F_NP[checks.choice(f, "f", tuple(_F_NP))]
+    lam = optimize.brentq(lambda t: fn(x - t).sum() - k, x.min() - 60, x.max() + 60,
+                          xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500)
+    return fn(x - lam)
+
+
+def zk_identities_symbolic(n: int = 5, k: int = 3) -> bool:
+    r"""Exact SymPy expansion behind chapter *Smooth top-k* §3 for ``n`` positive symbols
+    :math:`y_i=e^{x_i}`: :math:`Z_{k,i}=y_i(Z_{k-1}-Z_{k-1,i})`, :math:`\sum_iZ_{k,i}=kZ_k` and
+    eq. eq-smooth-topk-monotone. True iff all three hold identically."""
+    import sympy as sp
+    checks.integer(n, "n", minimum=3)
+    checks.integer(k, "k", minimum=2, maximum=n - 1)
+    y = sp.symbols(f"y1:{n + 1}", positive=True)
+    e_k = lambda v, j: sum(sp.prod(c) for c in itertools.combinations(v, j))  # noqa: E731
+    zk_i = lambda i, j: y[i] * e_k(y[:i] + y[i + 1:], j - 1)  # noqa: E731
+    rec = all(sp.expand(zk_i(i, k) - y[i] * (e_k(y, k - 1) - zk_i(i, k - 1))) == 0
+              for i in range(n))
+    total = sp.expand(sum(zk_i(i, k) for i in range(n)) - k * e_k(y, k)) == 0
+    mono = sp.expand(zk_i(0, k) - zk_i(1, k) - (y[0] - y[1]) * e_k(y[2:], k - 1)) == 0
+    return bool(rec and total and mono)
+
+
+def smooth_f_symbolic() -> dict:
+    r"""Exact SymPy facts behind chapter *Smooth top-k* §4 (eq. eq-smooth-topk-smooth-lambda):
+    ``c1`` (the smooth f and f' are continuous at 0), ``c2_jump`` (f''(0+) - f''(0-)),
+    ``alt_form`` (f = (1 - e^{-|z|}) sign(z)/2 + 1/2 on both sides of 0), ``exp_kink``
+    (left minus right slope of min(1, e^z) at 0), ``root`` (the root solves the quadratic)."""
+    import sympy as sp
+    z, m, k = sp.symbols("z m k", real=True)
+    up, lo = 1 - sp.exp(-z) / 2, sp.exp(z) / 2
+    jump = [sp.diff(up, z, r).subs(z, 0) - sp.diff(lo, z, r).subs(z, 0) for r in (0, 1, 2)]
+    zp, zn = sp.symbols("z_p", positive=True), sp.symbols("z_n", negative=True)
+    alt = lambda t: (1 - sp.exp(-sp.Abs(t))) * sp.sign(t) / 2 + sp.Rational(1, 2)  # noqa: E731
+    A, B = sp.symbols("A_p B_p", positive=True)
+    u = B / (sp.sqrt((k - m) ** 2 + A * B) + (k - m))
+    return {
+        "c1": all(sp.simplify(j) == 0 for j in jump[:2]),
+        "c2_jump": jump[2],
+        "alt_form": sp.simplify(alt(zp) - up.subs(z, zp)) == 0
+        and sp.simplify(alt(zn) - lo.subs(z, zn)) == 0,
+        "exp_kink": int(sp.diff(sp.exp(z), z).subs(z, 0) - sp.diff(sp.Integer(1), z)),
+        "root": sp.simplify(A * u**2 + 2 * (k - m) * u - B) == 0,
+    }
+
+
+def sigmoid_jacobians(x: Tensor, k: int, h: float = 1e-5) -> tuple:
+    """Chapter *Smooth top-k* §4, eq. eq-smooth-topk-ift, for ThreTopK with the sigmoid at a
+    1-D float64 ``x``: (autograd Jacobian, central finite differences with step ``h``, the
+    implicit-function formula diag(s') - s' s'^T / sum s')."""
+    checks.real(h, "h", low=0, low_open=True)
+    f = lambda t: thre_topk(t, k, "sigmoid")  # noqa: E731
+    J = torch.autograd.functional.jacobian(f, x)
+    J_fd = torch.stack([(f(x + h * e) - f(x - h * e)) / (2 * h)
+                        for e in torch.eye(len(x), dtype=x.dtype)], 1)
+    ds = f(x) * (1 - f(x))
+    return J, J_fd, torch.diag(ds) - torch.outer(ds, ds) / ds.sum()
+
+
+def topk_audit_cases(rng: np.random.Generator, n_max: int = 10, per: int = 8) -> list:
+    r"""Chapter *Smooth top-k* §5: for every ``3 <= n <= n_max``, ``1 <= k < n``, ``per``
+    vectors :math:`x\sim\mathcal N(0,4I)` and ``per`` random permutations of
+    ``0..n-1`` (gaps of one). Returns a list of ``(x, k, perm)`` float64 tensors."""
+    checks.generator(rng, "rng")
+    checks.integer(n_max, "n_max", minimum=3), checks.integer(per, "per", minimum=1)
+    cases = []
+    for n in range(3, n_max + 1):
+        for k in range(1, n):
+            perms = torch.tensor(np.array([rng.permutation(n) for _ in range(per)]),
+                                 dtype=torch.float64)
+            x = torch.tensor(rng.normal(size=(per, n)) * 2, dtype=torch.float64)
+            cases.append((x, k, perms))
+    return cases
+
+
+def topk_audit(fn, cases: list, tau: float = 0.05, shift: float = 5.3) -> dict:
+    """Worst violations of the properties (eq. eq-smooth-topk-properties) of a top-k map
+    ``fn(x, k)`` over ``cases`` (chapter *Smooth top-k* §5): ``sum`` = max |sum - k|,
+    ``low`` = min entry, ``high`` = max entry - 1, ``order`` = worst order reversal,
+    ``shift`` = max change under ``x + shift``, ``limit`` = max deviation from T_k at ``perm /
+    tau`` over max(k, n-k, C e^{-1/(2tau)}) e^{-1/(2tau)}, C = max(C(n-1,k-1), C(n-1,k));
+    ``grad_limit`` = the same over GradTopK's bound C e^{-1/tau}."""
+    checks.real(tau, "tau", low=0, low_open=True)
+    r = dict(sum=0.0, low=0.0, high=0.0, order=0.0, shift=0.0, limit=0.0, grad_limit=0.0)
+    for x, k, perm in cases:
+        p = fn(x, k)
+        r["sum"] = max(r["sum"], float((p.sum(-1) - k).abs().max()))
+        r["low"] = min(r["low"], float(p.min()))
+        r["high"] = max(r["high"], float(p.max()) - 1)
+        rev = p.gather(-1, torch.argsort(x, -1)).diff(dim=-1).neg().max()
+        r["order"] = max(r["order"], float(rev))
+        r["shift"] = max(r["shift"], float((fn(x + shift, k) - p).abs().max()))
+        n, e = x.shape[-1], math.exp(-0.5 / tau)
+        n_sub = max(math.comb(n - 1, k - 1), math.comb(n - 1, k))
+        dev = float((fn(perm / tau, k) - topk_mask(perm, k)).abs().max())
+        r["limit"] = max(r["limit"], dev / (max(k, n - k, n_sub * e) * e))
+        r["grad_limit"] = max(r["grad_limit"], dev / (n_sub * e * e))
+    return r
+
+
+def plot_top2_limits(curves: dict, x: Tensor, taus, tau_star: float):
+    """Figure of chapter *Smooth top-k* §5: entries of the largest and second-largest input
+    of ``fn(x / tau, 2)`` for each ``fn`` in ``curves`` against ``tau`` (dashed when the
+    name contains "naive"), with a dotted line at ``tau_star``. Returns the figure."""
+    import matplotlib.pyplot as plt
+    order = x.argsort(descending=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
+    for name, fn in curves.items():
+        vals = torch.stack([fn(x / float(t), 2) for t in taus]).numpy()
+        style = "--" if "naive" in name else "-"
+        for ax, i in zip(axes, order[:2], strict=True):
+            ax.semilogx(taus, vals[:, int(i)], style, label=name)
+    for ax, title in zip(axes, ["largest input", "runner-up"], strict=True):
+        ax.axvline(tau_star, color="k", ls=":", lw=0.8)
+        ax.set_xlabel(r"temperature $\tau$")
+        ax.set_title(title)
+        ax.invert_xaxis()
+    axes[0].set_ylabel(r"$[\mathcal{ST}_2(x/\tau)]_i$")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

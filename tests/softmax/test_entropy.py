@@ -200,3 +200,29 @@ def test_mean_field_large_t_is_finite_and_decreasing():
 def test_mean_field_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         sphere_mean_field_entropy(*args)
+
+
+def test_sphere_vectors_and_random_key_scan():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lib.softmax import plot_flat_scales, random_key_entropy_scan, sphere_vectors
+
+    g = torch.Generator().manual_seed(0)
+    v = sphere_vectors(5, 16, g)
+    assert torch.allclose(v.norm(dim=1), torch.full((5,), 4.0, dtype=f64))
+    scales = {"zero": lambda n: 0.0, "std": lambda n: 0.25}
+    out = random_key_entropy_scan([32, 64], scales, 16, 4, 2, g)
+    assert np.allclose(out["H"]["zero"], np.log([[32, 32], [64, 64]]), atol=1e-5)
+    assert (out["H"]["std"] < out["H"]["zero"]).all() and out["min_slack"] >= -1e-4
+    assert len(out["gap"]["std"]) == 4
+    with pytest.raises(ValueError, match="n_draws"):
+        random_key_entropy_scan([32], scales, 16, 4, 1, g)
+    with pytest.raises(ValueError, match="dim"):
+        sphere_vectors(3, 0)
+    mean = {k: v.mean(1) for k, v in out["H"].items()}
+    fig = plot_flat_scales([32, 64], mean, {k: [0, 0] for k in mean}, mean,
+                           {k: [1, 1] for k in mean}, {k: k for k in mean}, 3.0)
+    plt.close(fig)

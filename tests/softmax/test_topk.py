@@ -282,3 +282,96 @@ def test_k_zero_and_k_n(name):
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- experiment helpers moved out of the chapter (lib.softmax.topk / as_published) ---------
+from lib.softmax.as_published import (  # noqa: E402
+    plot_recursion_scan,
+    recursion_failure_scan,
+    weighted_limit_symbolic,
+)
+from lib.softmax.topk import (  # noqa: E402
+    brent_thre_topk,
+    plot_top2_limits,
+    sigmoid_jacobians,
+    smooth_f_symbolic,
+    topk_audit,
+    topk_audit_cases,
+    zk_identities_symbolic,
+)
+from lib.softmax.topk import brute_grad_topk as lib_brute_grad_topk  # noqa: E402
+from lib.softmax.topk import topk_mask as lib_topk_mask  # noqa: E402
+
+
+def test_topk_mask_and_brute_references():
+    x = torch.tensor([3.0, 2.0, 1.0, 4.0], dtype=f64)
+    assert torch.equal(lib_topk_mask(x, 2), torch.tensor([1.0, 0, 0, 1], dtype=f64))
+    xr = np.random.default_rng(1).normal(size=7)
+    for k in (1, 3):
+        assert np.abs(lib_brute_grad_topk(xr, k) - brute_grad_topk(xr, k)).max() < 1e-14
+        assert np.abs(lib_brute_grad_topk(xr, k, dps=30) - brute_grad_topk(xr, k)).max() < 1e-14
+    x12 = 20 * torch.randn(12, dtype=f64, generator=torch.Generator().manual_seed(3))
+    ref = torch.tensor(lib_brute_grad_topk(x12, 4, dps=50), dtype=f64)  # exact at spread 20
+    assert (grad_topk(x12, 4) - ref).abs().max() < 1e-14
+    rec = grad_topk_recursive(x12, 4)
+    assert torch.isnan(rec).any() or (rec - ref).abs().max() > 1e-9  # >> grad_topk error
+    for f in FS:
+        assert np.abs(brent_thre_topk(xr, 3, f) - thre_topk(torch.tensor(xr), 3, f).numpy()).max() < 1e-11
+    with pytest.raises(ValueError, match="k"):
+        lib_brute_grad_topk(xr, 0)
+    with pytest.raises(ValueError, match="f"):
+        brent_thre_topk(xr, 2, "relu")
+    with pytest.raises(ValueError, match="dps"):
+        lib_brute_grad_topk(xr, 2, dps=5)
+
+
+def test_symbolic_helpers():
+    assert zk_identities_symbolic(5, 3) and zk_identities_symbolic(4, 2)
+    sym = smooth_f_symbolic()
+    assert sym["c1"] and sym["alt_form"] and sym["root"] and sym["exp_kink"] == 1
+    assert float(sym["c2_jump"]) == -1.0
+    assert [float(v) for v in weighted_limit_symbolic()] == [1.5, 0.5, 0.0]
+    with pytest.raises(ValueError, match="k"):
+        zk_identities_symbolic(5, 5)
+
+
+def test_sigmoid_jacobians_agree():
+    x = torch.tensor(np.random.default_rng(2).normal(size=6), dtype=f64)
+    J, J_fd, J_ift = sigmoid_jacobians(x, 2)
+    assert (J - J_ift).abs().max() < 1e-12 and (J - J_fd).abs().max() < 1e-6
+    with pytest.raises(ValueError, match="h"):
+        sigmoid_jacobians(x, 2, h=0.0)
+
+
+def test_audit_passes_principled_map_and_flags_weighted_iteration():
+    cases = topk_audit_cases(np.random.default_rng(0), n_max=5, per=2)
+    assert len(cases) == 2 + 3 + 4
+    good = topk_audit(lambda x, k: grad_topk(x, k), cases)
+    assert good["sum"] < 1e-12 and good["order"] < 1e-12 and good["limit"] <= 1
+    assert good["grad_limit"] <= 1
+    bad = topk_audit(lambda x, k: weighted_softmax_topk(x, k), cases)
+    assert bad["high"] > 0.01 and bad["limit"] > 100
+    with pytest.raises(ValueError, match="rng"):
+        topk_audit_cases(0)
+    with pytest.raises(ValueError, match="tau"):
+        topk_audit(grad_topk, cases, tau=0.0)
+
+
+def test_recursion_scan_and_plots():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scan = recursion_failure_scan([1, 10], k=3, n=20, draws=10,
+                                  generator=torch.Generator().manual_seed(0))
+    assert scan["err"][0] < 1e-11 and scan["nan"][0] == 0.0
+    assert scan["stable_sum_err"] < 1e-11 and len(scan["wrong"]) == 2
+    assert scan["nan"][1] + scan["wrong"][1] > 0
+    with pytest.raises(ValueError, match="n"):
+        recursion_failure_scan([1], k=3, n=3)
+    plt.close(plot_recursion_scan([1, 10], scan))
+    x = torch.tensor([3.0, 2.0, 1.0, 4.0], dtype=f64)
+    fig = plot_top2_limits({"GradTopK": grad_topk}, x, np.geomspace(1, 0.1, 4), 0.03)
+    assert len(fig.axes) == 2
+    plt.close(fig)
