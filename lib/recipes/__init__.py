@@ -5,5 +5,6 @@ One module per chapter topic; every public name is re-exported here:
 """
 
 from .cln import *  # noqa: F401,F403
+from .simbert import *  # noqa: F401,F403
 from .wobert import *  # noqa: F401,F403
 from .xiangqi import *  # noqa: F401,F403
