@@ -122,6 +122,30 @@ def read_payloads(ipynb: Path) -> list[dict]:
     return found
 
 
+def fill_from_cache(app, ipynb: Path) -> bool:
+    """Put the cached outputs into an executed notebook that was written without them.
+
+    On a jupyter-cache hit (e.g. a prose-only edit), myst-nb renders the cached outputs but
+    writes the notebook to ``jupyter_execute/`` without them, so the ledger would lose the
+    chapter's claims and the download would carry no outputs. Merge them back from the cache
+    (the same record myst-nb rendered from). Returns whether the notebook was rewritten."""
+    if not ipynb.exists():
+        return False
+    try:
+        import nbformat
+        from jupyter_cache import get_cache
+
+        nb = nbformat.read(str(ipynb), as_version=4)
+        if any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
+            return False
+        _, merged = get_cache(app.config.nb_execution_cache_path).merge_match_into_notebook(nb)
+        nbformat.write(merged, str(ipynb))
+        return True
+    except Exception as err:  # noqa: BLE001 - the warning below names the consequence
+        logger.info(f"{ipynb.name}: no cached outputs to restore ({type(err).__name__}: {err})")
+        return False
+
+
 def read_claims(ipynb: Path) -> list[dict]:
     return [c for p in read_payloads(ipynb) for c in p.get("claims", [])]
 
@@ -160,6 +184,8 @@ def on_doctree_read(app, doctree):
     env.kexue_meta[docname] = meta
     ipynb = executed_notebook(app, docname)
     payloads = read_payloads(ipynb)
+    if not payloads and fill_from_cache(app, ipynb):
+        payloads = read_payloads(ipynb)
     check_payloads(docname, payloads)
     env.kexue_claims[docname] = [c for p in payloads for c in p.get("claims", [])]
     env.kexue_extra[docname] = {

@@ -30,81 +30,61 @@
 # # Geodesic distances on a nearest-neighbour graph
 #
 # If an embedding's distances can be trusted only between close neighbours, can far-apart pairs
-# still be ranked? The article {cite}`9368-su-geodesic`, following the GeoSumm paper
-# {cite}`9368-chowdhury-geosumm`, answers: keep only the short distances, join each point to its
-# $k$ nearest neighbours, and take shortest-path lengths in that graph as approximate *geodesic*
-# distances — the Isomap construction {cite}`9368-tenenbaum-isomap`. We test it where the truth is
-# known exactly: a Swiss roll, a flat sheet rolled up in space, so that short straight-line
-# distances are faithful and long ones are scrambled by the folds. Graph distances rank pairs
-# almost perfectly where straight-line distances barely do, but only inside a window of $k$:
-# too small and the graph falls apart or zig-zags, too large (or too few points) and single edges
-# jump across a fold and ruin the ranking. Where that window closes is predicted by one number.
+# still be ranked? The article {cite}`9368-su-geodesic`, after the GeoSumm paper
+# {cite}`9368-chowdhury-geosumm`, joins each point to its $k$ nearest neighbours and takes
+# shortest-path lengths as approximate *geodesic* distances, the Isomap construction
+# {cite}`9368-tenenbaum-isomap`. On a Swiss roll, where the truth is known exactly, graph
+# distances rank pairs almost perfectly where straight lines barely do, but only inside a window
+# of $k$: too small and the graph falls apart or zig-zags, too large (or too few points) and
+# edges jump across a fold. One number predicts where the window closes.
 #
 # :::{prf:proposition} Graph distances bracket the geodesic
 # :label: prop-geodesic-distance
-# Let points $x_i$ lie on a surface $M\subset\mathbb R^D$ with intrinsic (geodesic) distance $d_M$,
-# Euclidean distance $d_E$, and let $d_G$ be the shortest-path distance of a graph on the points
-# whose edges are weighted by their Euclidean length. Then
+# Let points $x_i$ lie on a surface $M\subset\mathbb R^D$ with geodesic distance $d_M$, Euclidean
+# distance $d_E$, and $d_G$ the shortest-path distance of a graph on them with Euclidean edge
+# weights. Then
 #
 # 1. $d_E \le d_M$, and if the principal curvatures of $M$ are at most $\kappa$ and
-#    $d_M\le\pi/\kappa$, then $d_E \ge \tfrac{2}{\kappa}\sin\tfrac{\kappa d_M}{2}$; so straight-line
-#    distances order two pairs at geodesic distances $a<b$ correctly whenever
-#    $\tfrac{2}{\kappa}\sin\tfrac{\kappa b}{2}>a$;
+#    $d_M\le\pi/\kappa$, then $d_E \ge \tfrac{2}{\kappa}\sin\tfrac{\kappa d_M}{2}$; so straight lines
+#    order pairs at geodesic distances $a<b$ correctly whenever $\tfrac{2}{\kappa}\sin\tfrac{\kappa b}{2}>a$;
 # 2. $d_E \le d_G$, and if every edge $(i,j)$ has $d_M(x_i,x_j)\le c\,\lVert x_i-x_j\rVert$, then
-#    $d_G \ge d_M/c$: graph distances undershoot the geodesic only through edges with a large
-#    ratio $c$ — edges that *short-circuit* the surface;
+#    $d_G \ge d_M/c$: graph distances undershoot only through edges with a large ratio $c$, which
+#    *short-circuit* the surface;
 # 3. on the Swiss roll $X=(t\cos t,\,h,\,t\sin t)$ the geodesic distance is exactly
 #    $\lVert U_i-U_j\rVert$ with $U=(S(t),h)$, $S$ the spiral's arc length, and
 #    $\kappa=\kappa(t_{\min})$ with $\kappa(t)=(2+t^2)/(1+t^2)^{3/2}$.
 # :::
 #
-# Part 1 is Schur's comparison theorem for curves of bounded curvature {cite}`9368-chern-curves`;
-# graph approximations to geodesics were analysed by {cite}`9368-bernstein-graph-geodesics`.
-# Everything below is float64 and seeded.
+# Part 1 is Schur's comparison theorem {cite}`9368-chern-curves`; graph approximations to
+# geodesics were analysed by {cite}`9368-bernstein-graph-geodesics`.
 
 # %% tags=["hide-input"]
-import functools
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
-from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 from scipy.integrate import quad
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import cdist
 from scipy.stats import spearmanr
 
+from lib import geometry as geo
 from lib.book import Chapter, show_table
-from lib.geometry import (
-    geodesic_accuracy,
-    geodesic_distances,
-    knn_graph,
-    pair_concordance,
-    short_circuit_edges,
-    spiral_arclength,
-    spiral_arclength_inverse,
-    swiss_roll,
-    top_m_overlap,
-)
+from lib.geometry import geodesic_distances, knn_graph, swiss_roll
+from lib.geometry.geodesic import spiral_arclength, spiral_arclength_inverse
 from lib.stats import mean_se, proportion_se, z_score
 
 ch = Chapter("geodesic-distance", seed=9368)
-T_MIN, T_MAX, HEIGHT = 1.5 * math.pi, 4.5 * math.pi, 21.0
-AREA = (spiral_arclength(T_MAX) - spiral_arclength(T_MIN)) * HEIGHT  # unrolled sheet
+T_MIN, T_MAX = 1.5 * math.pi, 4.5 * math.pi  # the roll of lib.geometry.swiss_roll
 
 # %% [markdown]
-# ## The problem in one paragraph
-#
-# An extractive summariser scores sentence $t_i$ against a topic $c$ by $s(t_i,c)=1/d(v(t_i),v(c))$
-# for an embedding $v$, and keeps the top-scoring sentences; only the *ranking* of distances
-# matters. The article's diagnosis: a contrastively trained encoder is taught that positive pairs
-# are close and that every negative pair is "far", with no grading among negatives. Its small
-# distances are therefore meaningful (a pair at distance 1 is more similar than one at 2, or at
-# 10), its large ones are not (10 versus 11 says nothing) — and sentence-to-topic distances live
-# in the large range. A geometric stand-in for such an encoder is an isometric embedding of a
-# flat sheet that is rolled up: short distances are exact to first order, long ones are wrong,
-# and, unlike a real encoder, the true distances are known.
+# **The problem.** An extractive summariser scores sentence $t_i$ against topic $c$ by $s(t_i,c)=1/d(v(t_i),v(c))$
+# and keeps the top sentences: only the *ranking* of distances matters. The article's diagnosis:
+# a contrastive encoder learns that positives are close and every negative "far", with no grading
+# among negatives, so small distances are meaningful (1 beats 2, or 10) and large ones are not
+# (10 versus 11 says nothing), yet sentence-to-topic distances are large. A rolled-up flat sheet
+# is a geometric stand-in: short distances exact to first order, long ones wrong, truth known.
 #
 # ## 1. Exact geodesics on the Swiss roll
 #
@@ -114,19 +94,24 @@ AREA = (spiral_arclength(T_MAX) - spiral_arclength(T_MIN)) * HEIGHT  # unrolled 
 # S(t)=\int_0^t\sqrt{1+\tau^2}\,d\tau=\tfrac12\bigl(t\sqrt{1+t^2}+\operatorname{asinh}t\bigr).
 # $$ (eq-geodesic-distance-arclength)
 #
-# The roll $X(t,h)=(t\cos t,\,h,\,t\sin t)$ has first fundamental form
-# $E=X_t\cdot X_t=1+t^2$, $F=X_t\cdot X_h=0$, $G=X_h\cdot X_h=1$; with $u=S(t)$,
+# The roll $X(t,h)=(t\cos t,\,h,\,t\sin t)$ has $E=X_t\cdot X_t=1+t^2$, $F=X_t\cdot X_h=0$,
+# $G=X_h\cdot X_h=1$; with $u=S(t)$,
 #
 # $$
 # ds^2=(1+t^2)\,dt^2+dh^2=du^2+dh^2 ,
 # $$ (eq-geodesic-distance-metric)
 #
-# so $(u,h)$ maps the roll isometrically onto a rectangle. A rectangle is convex, the straight
-# segment between two of its points stays inside, and therefore
+# so $(u,h)$ maps the roll isometrically onto a rectangle, which is convex, hence
 #
 # $$
 # d_M(X_i,X_j)=\lVert U_i-U_j\rVert,\qquad U=(S(t),h).
 # $$ (eq-geodesic-distance-unrolled)
+#
+# SymPy checks the metric, quadrature the arc length. Without calculus: map the segment from $U_i$
+# to $U_j$ onto the roll (inverting $S$ by Newton's method) as a polyline of $m=2000$ pieces; being
+# inscribed in a curve of curvature at most $\kappa$, it must be shorter than $\lVert U_i-U_j\rVert$
+# by a relative amount in $[0,\kappa^2(L/m)^2/24]$. Negative control: the path straight in $(t,h)$
+# is never shorter; over 200 random pairs it is longer by up to {glue:text}`parameter-detour-max:.2%`.
 
 # %%
 t, h = sp.symbols("t h", positive=True)
@@ -139,46 +124,21 @@ metric_ok = (sp.simplify(Xt.dot(Xt) - (1 + t**2)) == 0
              and S_sym.subs(t, 0) == 0)
 ch.claim("metric-flat-sympy", metric_ok, equals=True, why="exact symbolic simplification",
          statement="E = 1 + t^2, F = 0, G = 1, S' = sqrt(E), S(0) = 0")
-
-
-def quad_S(tv):
-    return quad(lambda s: math.hypot(1, s), 0, tv, epsabs=0, epsrel=1e-13)[0]
-
-
-quad_err = max(abs(spiral_arclength(tv) / quad_S(tv) - 1)
-               for tv in np.linspace(T_MIN, T_MAX, 7))
+quad_S = [quad(lambda s: math.hypot(1, s), 0, tv, epsabs=0, epsrel=1e-13)[0] for tv in
+          np.linspace(T_MIN, T_MAX, 7)]
+quad_err = np.max(np.abs(spiral_arclength(np.linspace(T_MIN, T_MAX, 7)) / quad_S - 1))
 ch.claim("arclength-vs-quadrature", quad_err, at_most=1e-12,
          why="quad run at relative tolerance 1e-13; closed form exact to ~10 ulp",
          statement="spiral_arclength agrees with quadrature of the speed")
-
-# %% [markdown]
-# The exactness of {eq}`eq-geodesic-distance-unrolled` can also be seen without calculus: map the
-# straight segment from $U_i$ to $U_j$ onto the roll (inverting $S$ by Newton's method) as a
-# polyline of $m=2000$ pieces, and measure it in space. An inscribed polyline of a curve with
-# curvature at most $\kappa$ is shorter than the curve by a relative amount in
-# $[0,\kappa^2(L/m)^2/24]$, so its length must reproduce $\lVert U_i-U_j\rVert$ within that window.
-# As a negative control, the segment that is straight in the parameters $(t,h)$ instead — also a
-# path on the roll between the same points — must never be shorter.
-
-# %%
 KAPPA = (2 + T_MIN**2) / (1 + T_MIN**2) ** 1.5  # largest curvature of the roll, at t_min
-
-
-def roll_path_length(P):
-    """Length in space of the surface path through unrolled points P (..., m + 1, 2)."""
-    tt = spiral_arclength_inverse(P[..., 0])
-    Y = np.stack([tt * np.cos(tt), P[..., 1], tt * np.sin(tt)], axis=-1)
-    return np.linalg.norm(np.diff(Y, axis=-2), axis=-1).sum(-1)
-
-
 X0, U0 = swiss_roll(400, ch.rng)
 i, j = np.arange(0, 400, 2), np.arange(1, 400, 2)  # 200 random pairs
 s = np.linspace(0, 1, 2001)[:, None]
 L = np.linalg.norm(U0[i] - U0[j], axis=1)
-deficit = (L - roll_path_length(U0[i, None] + s * (U0[j, None] - U0[i, None]))) / L
+deficit = (L - geo.roll_path_length(U0[i, None] + s * (U0[j, None] - U0[i, None]))) / L
 TH = np.stack([spiral_arclength_inverse(U0[:, 0]), U0[:, 1]], 1)  # (t, h) coordinates
 path_th = TH[i, None] + s * (TH[j, None] - TH[i, None])
-detour = roll_path_length(np.stack([spiral_arclength(path_th[..., 0]), path_th[..., 1]], -1))
+detour = geo.roll_path_length(np.stack([spiral_arclength(path_th[..., 0]), path_th[..., 1]], -1))
 ch.claim("polyline-deficit-max", (deficit / (KAPPA**2 * (L / 2000) ** 2 / 24)).max(),
          at_most=1.0, atol=1e-6,
          why="inscribed-polyline bound kappa^2 (L/m)^2 / 24; atol for rounding of the sums",
@@ -194,17 +154,12 @@ _ = ch.measured("parameter-detour-max", ((detour - L) / L).max(),
                 why="descriptive: size of the negative control's excess length")
 
 # %% [markdown]
-# Over the 200 random pairs the competitor path is longer by up to
-# {glue:text}`parameter-detour-max:.2%`, while the mapped straight segment matches the formula
-# to within the polyline bound.
-#
 # ## 2. Why short distances can be trusted
 #
-# The chord is the shortest curve in space, so $d_E\le d_M$ always. In the other direction, a
-# geodesic of a surface has zero geodesic curvature, so its curvature in space equals its normal
-# curvature, at most the largest principal curvature $\kappa$. Schur's comparison theorem then
-# says that among curves of length $s\le\pi/\kappa$ with curvature at most $\kappa$ the circular
-# arc has the shortest chord:
+# The chord is the shortest curve, so $d_E\le d_M$. A surface geodesic's curvature in space is
+# its normal curvature, at most the largest principal curvature $\kappa$; by Schur's theorem,
+# among curves of length $s\le\pi/\kappa$ and curvature $\le\kappa$ the circular arc has the
+# shortest chord:
 #
 # $$
 # \tfrac{2}{\kappa}\sin\tfrac{\kappa d_M}{2}\;\le\; d_E \;\le\; d_M ,\qquad
@@ -213,7 +168,18 @@ _ = ch.measured("parameter-detour-max", ((detour - L) / L).max(),
 #
 # For the roll the principal curvatures are $0$ (along $h$) and the spiral's curvature
 # $\kappa(t)=(2+t^2)/(1+t^2)^{3/2}$, which decreases in $t$; so $\kappa=\kappa(t_{\min})=$
-# {glue:text}`kappa-max:.4f` and the bound holds for $d_M\le\pi/\kappa$.
+# {glue:text}`kappa-max:.4f` and the bound holds for $d_M\le\pi/\kappa$. On $N=2000$ points and
+# all $\sim2\times10^6$ pairs both sides hold to rounding; the lower bound is nearly attained (on
+# the innermost winding), and an arc only 20% flatter is already violated: the bound is sharp.
+#
+# **The article's 1, 2, 10 and 11.** For pairs with true distance within 5% of $a$ and of $b$,
+# the *concordance* (`pair_concordance`, a Mann–Whitney count) is the fraction of combinations a
+# distance orders correctly; part 1 of {prf:ref}`prop-geodesic-distance` guarantees 1 for straight
+# lines when $\tfrac{2}{\kappa}\sin(\kappa\cdot0.95b/2)>1.05a$. Three rolls of 2000 points, 500
+# sources each, in the roll's units (windings $2\pi$ apart): straight lines are perfect at 1 vs 2
+# and 1 vs 10, wrong for {glue:text}`disc-10-11:.1%` of combinations at 10 vs 11, near a coin flip
+# at 20 vs 22 and worse at 40 vs 44, where the graph gets {glue:text}`conc-40-44-graph:.1%` right
+# (at 10 vs 11 its zig-zag error of a few percent is not small against the 10% gap).
 
 # %%
 xs, ys = t * sp.cos(t), t * sp.sin(t)
@@ -228,23 +194,10 @@ sym_ok = (sp.simplify(curv - kappa_t) == 0 and sp.simplify(kappa_t.diff(t) - dka
 ch.claim("curvature-sympy", sym_ok, equals=True, why="exact symbolic simplification",
          statement="kappa(t) formula, kappa' < 0, chord/arc = 1 - kappa^2 s^2 / 24 + ...")
 _ = ch.measured("kappa-max", KAPPA, why="descriptive: a closed-form constant of the roll")
-
-# %% [markdown]
-# On $N=2000$ points and all $\sim2\times10^6$ pairs, both sides of
-# {eq}`eq-geodesic-distance-schur` hold to rounding; the lower bound is nearly attained (by pairs
-# along the innermost winding), and a comparison arc only 20% flatter is already violated, so the
-# bound is sharp.
-
-# %%
 X, U = swiss_roll(2000, ch.rng)
 Dt, De = cdist(U, U), cdist(X, X)
 near = (Dt > 0) & (Dt <= math.pi / KAPPA)
-
-
-def schur_slack(kap):
-    return (De[near] - 2 / kap * np.sin(kap * Dt[near] / 2)).min()
-
-
+schur_slack = lambda kap: (De[near] - 2 / kap * np.sin(kap * Dt[near] / 2)).min()
 ch.claim("chord-below-geodesic", (De - Dt).max(), at_most=0.0, atol=1e-12,
          why="float64 rounding of distances up to ~100 (a few hundred ulp)",
          statement="d_E <= d_M for every pair")
@@ -254,16 +207,6 @@ ch.claim("schur-lower-bound", schur_slack(KAPPA), at_least=0.0, atol=1e-12,
 ch.claim("schur-flatter-fails", schur_slack(0.8 * KAPPA), at_most=0.0,
          why="negative control: the bound with a 20% smaller curvature must be violated",
          statement="the bound is sharp: 0.8 kappa does not give a valid bound")
-
-# %% [markdown]
-# **The article's 1, 2, 10 and 11.** Part 1 of {prf:ref}`prop-geodesic-distance` turns the
-# article's illustration into a test. Take pairs whose true distance lies within 5% of $a$ and
-# pairs within 5% of $b$; the *concordance* (`pair_concordance` in the library, a Mann–Whitney
-# count) is the fraction of (first, second) combinations that a distance puts in the right order. When $\tfrac{2}{\kappa}\sin(\kappa\cdot0.95b/2)>1.05a$ the
-# straight-line order is guaranteed to be perfect; otherwise the bound is silent and we measure,
-# on three rolls of 2000 points, from 500 sources each.
-
-# %%
 BANDS = [(1, 2), (1, 10), (10, 11), (20, 22), (40, 44)]
 sure = {ab: 2 / KAPPA * math.sin(KAPPA * 0.95 * ab[1] / 2) > 1.05 * ab[0] for ab in BANDS}
 conc = {"euclid": [], "graph": []}
@@ -274,21 +217,17 @@ for seed in range(3):
     d_by = {"euclid": cdist(Xc[src], Xc).ravel(),
             "graph": geodesic_distances(knn_graph(Xc, 10), src).ravel()}
     for name, d in d_by.items():
-        conc[name].append([pair_concordance(d, dt, a, b) for a, b in BANDS])
+        conc[name].append([geo.pair_concordance(d, dt, a, b) for a, b in BANDS])
 conc = {k: np.array(v) for k, v in conc.items()}  # (seeds, bands)
 rows = [[f"{a} vs {b}", "yes" if sure[(a, b)] else "no"]
         + [f"{m:.4f} ± {se:.4f}" for m, se in (mean_se(conc[n][:, c]) for n in conc)]
         for c, (a, b) in enumerate(BANDS)]
 show_table(["true distances", "guaranteed by Schur", "concordance, Euclidean",
             "concordance, graph (k = 10)"], rows)
-
-# %%
-ch.claim("order-1-vs-2-euclid", conc["euclid"][:, 0].min(), equals=1.0,
-         why="exact: guaranteed by eq. (schur), every combination counted",
-         statement="straight lines put all pairs at ~1 before all pairs at ~2")
-ch.claim("order-1-vs-10-euclid", conc["euclid"][:, 1].min(), equals=1.0,
-         why="exact: guaranteed by eq. (schur), every combination counted",
-         statement="straight lines put all pairs at ~1 before all pairs at ~10")
+for c, b in ((0, 2), (1, 10)):
+    ch.claim(f"order-1-vs-{b}-euclid", conc["euclid"][:, c].min(), equals=1.0,
+             why="exact: guaranteed by eq. (schur), every combination counted",
+             statement=f"straight lines put all pairs at ~1 before all pairs at ~{b}")
 ch.claim("order-10-vs-11-euclid-z", z_score(1 - conc["euclid"][:, 2]), at_least=4.0,
          why="4 standard errors over 3 seeds: the discordant fraction is clearly above 0",
          statement="at 10 vs 11 straight-line order is no longer reliable")
@@ -296,24 +235,16 @@ ch.claim("order-40-vs-44-graph-gain-z",
          z_score(conc["graph"][:, 4] - conc["euclid"][:, 4]), at_least=4.0,
          why="4 standard errors of the paired difference over 3 seeds",
          statement="far out (40 vs 44) the graph restores the order straight lines lose")
-for printed, where, claim in (
-        ("1", "1 vs 2 and 1 vs 10", "order-1-vs-2-euclid"),
-        ("2", "1 vs 2", "order-1-vs-2-euclid"),
-        ("10", "1 vs 10 and 10 vs 11", "order-1-vs-10-euclid"),
-        ("11", "10 vs 11", "order-10-vs-11-euclid-z")):
+for printed, where, claim in (("1", "1 vs 2 and 1 vs 10", "order-1-vs-2-euclid"),
+                              ("2", "1 vs 2", "order-1-vs-2-euclid"),
+                              ("10", "1 vs 10 and 10 vs 11", "order-1-vs-10-euclid"),
+                              ("11", "10 vs 11", "order-10-vs-11-euclid-z")):
     ch.source_number(printed, where=f"§原理分析 (analysis), distances {where}",
                      fate="reproduced", claim=claim)
 _ = ch.measured("disc-10-11", 1 - conc["euclid"][:, 2].mean(), why="descriptive: 3 seeds")
 _ = ch.measured("conc-40-44-graph", conc["graph"][:, 4].mean(), why="descriptive: 3 seeds")
 
 # %% [markdown]
-# In the roll's units (the gap between windings is $2\pi$) the article's example comes out
-# literally: straight-line order is perfect at 1 versus 2 and 1 versus 10, wrong for
-# {glue:text}`disc-10-11:.1%` of the combinations at 10 versus 11, close to a coin flip at 20
-# versus 22 and worse than a coin flip at 40 versus 44, where the graph distance gets
-# {glue:text}`conc-40-44-graph:.1%` right. At 10 versus 11 the graph helps little: its own
-# zig-zag error (next sections) is a few percent, not small against a 10% gap.
-#
 # ## 3. Graph distances and what can go wrong
 #
 # The graph distance is the length of the shortest chain of edges,
@@ -322,22 +253,18 @@ _ = ch.measured("conc-40-44-graph", conc["graph"][:, 4].mean(), why="descriptive
 # d_G(i,j)=\min_{i=p_0,p_1,\dots,p_r=j}\ \sum_{s=1}^{r}\lVert x_{p_{s-1}}-x_{p_s}\rVert ,
 # $$ (eq-geodesic-distance-graph)
 #
-# over chains whose consecutive points are joined in the kNN graph. Two bounds follow from the
-# triangle inequality. In space, every chain is at least as long as the chord: $d_G\ge d_E$. On
-# the surface, the geodesic distance is at most the sum of the geodesic lengths of the edges,
-# each of which is at most $c=\max_{\text{edges }(a,b)} d_M(a,b)/\lVert x_a-x_b\rVert$ times the
-# edge's Euclidean length, so
+# over chains of kNN-graph edges. By the triangle inequality, in space $d_G\ge d_E$; on the
+# surface, $d_M$ is at most the sum of the edges' geodesic lengths, each at most
+# $c=\max_{\text{edges }(a,b)} d_M(a,b)/\lVert x_a-x_b\rVert$ times its Euclidean length, so
 #
 # $$
 # d_M(i,j)\;\le\;\sum_s d_M(p_{s-1},p_s)\;\le\; c\,d_G(i,j).
 # $$ (eq-geodesic-distance-lower)
 #
-# By {eq}`eq-geodesic-distance-schur`, an edge of length $\ell$ that stays on its sheet has
-# $c\le 1+\kappa^2\ell^2/24+\dots$; an edge that jumps to the next winding has $c$ of 5 or more
-# on this roll (the geodesic between neighbouring windings is about 50 long or longer). There is
-# no matching upper bound without assumptions on the sampling: a chain zig-zags around the
-# straight route and overshoots, by an amount that depends on how many directions $k$ neighbours
-# offer. The library builds the graph with SciPy's k-d tree and runs SciPy's Dijkstra:
+# By {eq}`eq-geodesic-distance-schur` an edge of length $\ell$ on its sheet has
+# $c\le 1+\kappa^2\ell^2/24+\dots$; one jumping to the next winding has $c\ge5$ here. No upper
+# bound holds without sampling assumptions: chains zig-zag and overshoot, depending on how many
+# directions $k$ neighbours offer. The library uses SciPy's k-d tree and Dijkstra:
 #
 # :::{admonition} Code: `knn_graph` and `geodesic_distances` (lib/geometry/geodesic.py)
 # :class: dropdown
@@ -349,17 +276,18 @@ _ = ch.measured("conc-40-44-graph", conc["graph"][:, 4].mean(), why="descriptive
 # ```
 # :::
 #
-# The scores below come from `geodesic_accuracy` (relative error, bias, Spearman's correlation
-# via SciPy) and `top_m_overlap` of the same module, both unit-tested against brute force.
-#
-# Two independent checks of that wrapper: Floyd–Warshall written out in NumPy on a random graph
-# (edges stored in one direction only, some nodes unreachable), and a regular 300-gon with $k=2$,
-# whose graph distances are known in closed form, $\min(|i-j|,n-|i-j|)\cdot2\sin(\pi/n)$.
+# Scores come from `geodesic_accuracy` and `top_m_overlap`, unit-tested against brute force. Two
+# independent checks of the wrapper: Floyd–Warshall in NumPy on a random graph (edges stored one
+# way, some nodes unreachable), and a regular 300-gon with $k=2$, whose graph distances are
+# $\min(|i-j|,n-|i-j|)\cdot2\sin(\pi/n)$. Then the bounds on the roll of section 2, from 300
+# sources: with $k=10$ every edge stays on its sheet, $c=$ {glue:text}`c-k10:.4f`, and
+# {eq}`eq-geodesic-distance-lower` pins $d_G$ from below; with $k=40$ an edge jumps a fold, $c=$
+# {glue:text}`c-k40:.1f`, and {glue:text}`frac-halved-k40:.1%` of the pairs get less than half
+# their true distance, the worst {glue:text}`min-ratio-k40:.3f` of it.
 
-# %%
+# %% mystnb={"figure": {"caption": "Estimated against exact geodesic distance on one roll ($N=2000$, 300 sources, 3000 random pairs). Straight lines are exact up to about the winding gap $2\\pi$, then saturate; the $k=10$ graph follows the diagonal with a small overshoot; with $k=40$ a few short-circuit edges pull many distances far below it.", "name": "fig-geodesic-distance-scatter"}}
 W = np.triu(ch.rng.uniform(0.1, 5, (60, 60)) * (ch.rng.random((60, 60)) < 0.05), 1)
-FW = np.where(W > 0, W, np.inf)
-FW = np.minimum(FW, FW.T)
+FW = np.minimum(np.where(W > 0, W, np.inf), np.where(W.T > 0, W.T, np.inf))
 np.fill_diagonal(FW, 0)
 for m in range(60):
     FW = np.minimum(FW, FW[:, m:m + 1] + FW[m:m + 1, :])
@@ -376,16 +304,6 @@ steps = np.minimum(np.arange(300), 300 - np.arange(300))
 ch.claim("polygon-exact", np.abs(poly - steps * 2 * np.sin(np.pi / 300)).max(),
          at_most=1e-13, why="sums of up to 150 equal chords, ~150 ulp",
          statement="graph distances on a regular polygon match the closed form")
-
-# %% [markdown]
-# Now the bounds on the roll of section 2, for a good graph ($k=10$) and a bad one ($k=40$), from
-# 300 sources. With $k=10$ every edge stays on its sheet, $c=$ {glue:text}`c-k10:.4f`, and
-# {eq}`eq-geodesic-distance-lower` pins the graph distance from below; with $k=40$ some edge
-# jumps a fold, $c=$ {glue:text}`c-k40:.1f`, the bound says almost nothing, and graph distances
-# fall far below the truth: {glue:text}`frac-halved-k40:.1%` of the pairs get less than half
-# their true distance, the worst {glue:text}`min-ratio-k40:.3f` of it.
-
-# %%
 src = np.arange(300)
 c_ratio, Dg_by_k = {}, {}
 for k in (10, 40):
@@ -406,87 +324,58 @@ ch.measured("c-k40", c_ratio[40], why="descriptive: largest edge ratio of this s
 ch.measured("min-ratio-k40", ratio40.min(), why="descriptive: smallest d_G / d_M, d_M > 1")
 _ = ch.measured("frac-halved-k40", (ratio40 < 0.5).mean(),
                 why="descriptive: share of pairs with d_G < d_M / 2")
-
-# %% mystnb={"figure": {"caption": "Estimated against exact geodesic distance on one roll ($N=2000$, 300 sources, 3000 random pairs shown). Straight lines are exact up to about the winding gap $2\\pi$ and then saturate; the $k=10$ graph follows the diagonal with a small overshoot; with $k=40$ a few short-circuit edges pull many distances far below the diagonal.", "name": "fig-geodesic-distance-scatter"}}
-show = ch.rng.choice(far.sum(), 3000, replace=False)
-panels = [("straight line $d_E$", De[src][far]), ("graph, $k=10$", Dg_by_k[10][far]),
-          ("graph, $k=40$", Dg_by_k[40][far])]
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.4), sharey=True)
-for ax, (title, d) in zip(axes, panels, strict=True):
-    ax.plot(Dt[src][far][show], d[show], ".", ms=2, alpha=0.5)
-    ax.plot([0, 100], [0, 100], "k--", lw=1)
-    ax.set(title=title, xlabel="exact geodesic $d_M$", xlim=(0, 100), ylim=(0, 110))
-axes[0].set_ylabel("estimated distance")
+geo.plot_estimates(Dt[src][far], {"straight line $d_E$": De[src][far], "graph, $k=10$":
+                   Dg_by_k[10][far], "graph, $k=40$": Dg_by_k[40][far]}, 3000, ch.rng)
 plt.show()
 
 # %% [markdown]
 # **When do short circuits start?** A point's $k$ neighbours fill a disc of radius
-# $r_k=\sqrt{k/(\pi\rho)}$ on the sheet, $\rho=N/A$ being the density of points per unit area
-# of the unrolled sheet. The next winding is a distance $2\pi$ away (the spiral's radius grows by
-# $2\pi$ per turn). The most exposed points are the four corners of the sheet, whose
-# neighbourhood is a quarter disc, of radius $2r_k$. A corner reaches the next winding when
-# $2r_k=2\pi$, i.e. when
+# $r_k=\sqrt{k/(\pi\rho)}$, $\rho=N/A$ the density on the unrolled sheet of area $A$. The next
+# winding is $2\pi$ away. The most exposed points, the sheet's four corners, see a quarter disc
+# of radius $2r_k$, which reaches the next winding when $2r_k=2\pi$, i.e. when
 #
 # $$
 # x \;=\; \sqrt{\frac{k}{\pi^3\rho}} \;=\; \sqrt{\frac{kA}{\pi^3N}}\;\approx\;1 .
 # $$ (eq-geodesic-distance-threshold)
 #
-# This heuristic makes a testable prediction beyond its threshold: $k$ and $N$ enter only through
-# $k/N$, so a sweep over $k$ at fixed $N$ and a sweep over $N$ at fixed $k$ should fail at the
-# same $x$.
+# The heuristic also predicts that $k$ and $N$ enter only through $k/N$: sweeps over $k$ and over
+# $N$ should fail at the same $x$.
 #
 # ## 4. Experiments: error and ranking against $k$ and $N$
 #
-# Each trial samples a roll, builds the symmetrised kNN graph, runs Dijkstra from 50 random
-# sources, and compares graph and straight-line distances with the exact ones over all pairs
-# with true distance above 1 (about $10^5$ pairs): mean relative error, signed bias, Spearman
-# correlation, and the number of short-circuit edges (edges whose true length exceeds twice their
-# Euclidean length). Six seeds per setting; the point cloud depends on the seed and $N$ only, so
-# settings that differ in $k$ are paired.
+# `knn_sweep` samples a roll per seed, builds the kNN graph, runs Dijkstra from 50 sources and
+# scores graph and straight-line distances over all pairs with true distance above 1 (about
+# $10^5$): relative error, bias, Spearman, short-circuit edges (true length over twice the
+# Euclidean one). Six seeds, paired across $k$.
 
 # %%
-SEEDS = range(6)
-
-
-@functools.cache
-def roll(n, seed, n_src=50):
-    """One point cloud per (N, seed), shared by every k: sources, exact and Euclidean scores."""
-    rng = np.random.default_rng([9368, 2, seed, n])
-    Xr, Ur = swiss_roll(n, rng)
-    s_idx = rng.choice(n, n_src, replace=False)
-    Dtr = cdist(Ur[s_idx], Ur)
-    return Xr, Ur, s_idx, Dtr, geodesic_accuracy(cdist(Xr[s_idx], Xr), Dtr)["spearman"]
-
-
-def trial(n, k, seed):
-    Xr, Ur, s_idx, Dtr, rho_e = roll(n, seed)
-    G = knn_graph(Xr, k)
-    acc = geodesic_accuracy(geodesic_distances(G, s_idx), Dtr)
-    acc["spearman_euclid"], acc["short"] = rho_e, short_circuit_edges(G, Ur)
-    acc["x"] = math.sqrt(k * AREA / (math.pi**3 * n))
-    return acc
-
-
-def sweep(settings):
-    runs = {nk: [trial(*nk, s) for s in SEEDS] for nk in settings}
-    return {nk: {q: np.array([r[q] for r in rs]) for q in rs[0]} for nk, rs in runs.items()}
-
-
-def pm(v, digits=4):
-    m, se = mean_se(v)
-    return f"{m:.{digits}f} ± {se:.{digits}f}"
-
-
+pm = lambda v: "{:.4f} ± {:.4f}".format(*mean_se(v))
 KS = [6, 8, 10, 15, 20, 25, 40, 50, 80]
 NS = [250, 400, 500, 800, 1000, 2000, 4000]
-by_k = sweep([(2000, k) for k in KS])
-by_n = sweep([(n, 10) for n in NS])
+by_k = geo.knn_sweep([(2000, k) for k in KS], range(6), seed_key=(9368, 2))
+by_n = geo.knn_sweep([(n, 10) for n in NS], range(6), seed_key=(9368, 2))
 rows = [[k, f"{r['x'][0]:.2f}", pm(r["rel_err"]), pm(r["bias"]), pm(r["spearman"]),
          f"{int((r['short'] > 0).sum())}/6"] for (_, k), r in by_k.items()]
 show_table(["k (N = 2000)", "x", "mean |rel. error|", "bias", "Spearman (graph)",
             "seeds with short circuits"], rows)
 
-# %%
+# %% [markdown]
+# At $N=2000$, $k=10$ the graph distance is off by {glue:text}`k10-rel-err:.1%`
+# (± {glue:text}`k10-rel-err-se:.1%`) on average, with Spearman {glue:text}`k10-spearman:.4f`
+# against {glue:text}`spearman-euclid:.3f` (± {glue:text}`spearman-euclid-se:.3f`) for straight
+# lines. Up to $k=25$ no edge crosses a fold and the error is all overshoot, shrinking with $k$
+# (bias {glue:text}`k25-bias:.2%` at $k=25$); at $k=40$ every seed short-circuits (bias
+# {glue:text}`k40-bias:.1%`); at $k=80$ the ranking is only somewhat better than straight lines.
+#
+# The two sweeps fall on one curve, as {eq}`eq-geodesic-distance-threshold` predicts: where short
+# circuits are certain ($x\ge1.1$) the matched settings ($k$, $N$) $=(40,2000)$ and $(10,500)$,
+# $(50,2000)$ and $(10,400)$, $(80,2000)$ and $(10,250)$ agree within
+# {glue:text}`collapse-max-z:.1f` standard errors. The onset comes a little before $x=1$: no
+# setting with $x\le0.7$ had a short-circuit edge in any seed, every one with $x\ge1.1$ in every
+# seed; in between it depends on the sample, as the *largest* of many fluctuating boundary
+# neighbourhoods, not the typical corner, triggers the first one.
+
+# %% mystnb={"figure": {"caption": "Left: Spearman correlation of graph distances with the exact geodesics against $x=\\sqrt{kA/(\\pi^3N)}$ of {eq}`eq-geodesic-distance-threshold`, sweeping $k$ at $N=2000$ and $N$ at $k=10$ (mean \u00b1 standard error, 6 seeds; grey: straight lines \u00b1 2 standard errors). Right: mean relative error and signed bias against $k$ at $N=2000$.", "name": "fig-geodesic-distance-sweeps"}}
 k10, k40 = by_k[(2000, 10)], by_k[(2000, 40)]
 rho_euclid, rho_euclid_se = mean_se(k10["spearman_euclid"])
 ch.measured("spearman-euclid", rho_euclid, why="descriptive: mean over 6 seeds")
@@ -495,68 +384,17 @@ for name, v in (("k10-rel-err", k10["rel_err"]), ("k10-spearman", k10["spearman"
                 ("k25-bias", by_k[(2000, 25)]["bias"]), ("k40-bias", k40["bias"])):
     ch.measured(name, mean_se(v)[0], why="descriptive: mean over 6 seeds")
     ch.measured(f"{name}-se", mean_se(v)[1], why="descriptive: its standard error")
-ch.claim("graph-beats-euclid-k10-z", z_score(k10["spearman"] - k10["spearman_euclid"]),
-         at_least=4.0, why="4 standard errors of the paired difference over 6 seeds",
-         statement="k = 10: graph distances rank pairs far better than straight lines")
-ch.claim("zigzag-overshoot-k10-z", z_score(k10["bias"]), at_least=4.0,
-         why="4 standard errors over 6 seeds",
+SE, PAIRED = "4 standard errors over 6 seeds", "4 standard errors of the paired difference over 6 seeds"
+ch.claim("graph-beats-euclid-k10-z", z_score(k10["spearman"] - k10["spearman_euclid"]), at_least=4.0,
+         why=PAIRED, statement="k = 10: graph distances rank pairs far better than straight lines")
+ch.claim("zigzag-overshoot-k10-z", z_score(k10["bias"]), at_least=4.0, why=SE,
          statement="k = 10: graph distances overshoot (zig-zag)")
-ch.claim("zigzag-shrinks-6-to-15-z",
-         z_score(by_k[(2000, 6)]["bias"] - by_k[(2000, 15)]["bias"]), at_least=4.0,
-         why="4 standard errors of the paired difference over 6 seeds",
-         statement="the zig-zag overshoot shrinks as k grows (6 -> 15)")
-ch.claim("short-circuit-undershoot-k40-z", z_score(k40["bias"]), at_most=-4.0,
-         why="4 standard errors over 6 seeds",
+ch.claim("zigzag-shrinks-6-to-15-z", z_score(by_k[(2000, 6)]["bias"] - by_k[(2000, 15)]["bias"]),
+         at_least=4.0, why=PAIRED, statement="the zig-zag overshoot shrinks as k grows (6 -> 15)")
+ch.claim("short-circuit-undershoot-k40-z", z_score(k40["bias"]), at_most=-4.0, why=SE,
          statement="k = 40: graph distances undershoot on average")
-ch.claim("short-circuit-collapse-z",
-         z_score(k10["spearman"] - by_k[(2000, 80)]["spearman"]), at_least=4.0,
-         why="4 standard errors of the paired difference over 6 seeds",
-         statement="k = 80: short circuits destroy the ranking")
-
-# %% [markdown]
-# At $N=2000$ and $k=10$ the graph distance is off by {glue:text}`k10-rel-err:.1%` on average
-# (± {glue:text}`k10-rel-err-se:.1%`) and its Spearman correlation with the truth is
-# {glue:text}`k10-spearman:.4f`, against {glue:text}`spearman-euclid:.3f`
-# (± {glue:text}`spearman-euclid-se:.3f`) for straight-line distance. Up to $k=25$ no edge
-# crosses a fold in these seeds and the error is all overshoot, shrinking with $k$ (a bias of
-# {glue:text}`k25-bias:.2%` at $k=25$); at $k=40$ every seed has short circuits and the bias is
-# {glue:text}`k40-bias:.1%`; at $k=80$ the ranking is only somewhat better than the straight
-# line's. The same measurements against $N$ at $k=10$, and both sweeps against the single
-# variable $x$ of {eq}`eq-geodesic-distance-threshold`:
-
-# %% mystnb={"figure": {"caption": "Left: Spearman correlation of graph distances with the exact geodesics against the control variable $x=\\sqrt{kA/(\\pi^3N)}$ of {eq}`eq-geodesic-distance-threshold`, for a sweep over $k$ at $N=2000$ and a sweep over $N$ at $k=10$ (mean \u00b1 standard error over 6 seeds; grey: straight-line distance, \u00b1 2 standard errors). Right: mean relative error and signed bias against $k$ at $N=2000$.", "name": "fig-geodesic-distance-sweeps"}}
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-for runs, label, fmt in ((by_k, "vary k (N = 2000)", "o-"), (by_n, "vary N (k = 10)", "s--")):
-    x_ = [r["x"][0] for r in runs.values()]
-    m_se = np.array([mean_se(r["spearman"]) for r in runs.values()])
-    ax1.errorbar(x_, m_se[:, 0], m_se[:, 1], fmt=fmt, ms=4, capsize=2, label=label)
-ax1.axhspan(rho_euclid - 2 * rho_euclid_se, rho_euclid + 2 * rho_euclid_se, color="0.8",
-            label="straight line")
-ax1.axvline(1.0, color="k", ls=":", lw=1, label="predicted threshold $x=1$")
-ax1.set(xlabel="$x$", ylabel="Spearman with exact geodesic", ylim=(0.2, 1.03))
-ax1.legend(loc="center left")
-for q, lab in (("rel_err", "mean |relative error|"), ("bias", "mean signed error")):
-    m_se = np.array([mean_se(by_k[(2000, k)][q]) for k in KS])
-    ax2.errorbar(KS, m_se[:, 0], m_se[:, 1], fmt="o-", ms=4, capsize=2, label=lab)
-ax2.axhline(0, color="k", lw=0.8)
-ax2.set(xscale="log", xlabel="$k$ (N = 2000)", ylabel="relative error")
-ax2.xaxis.set_major_locator(FixedLocator(KS))
-ax2.xaxis.set_major_formatter(ScalarFormatter())
-ax2.xaxis.set_minor_locator(NullLocator())
-ax2.legend()
-plt.show()
-
-# %% [markdown]
-# The two sweeps fall on one curve, as {eq}`eq-geodesic-distance-threshold` predicts. Where
-# short circuits are certain ($x\ge1.1$) the matched settings ($k$, $N$) $=(40,2000)$ and
-# $(10,500)$, $(50,2000)$ and $(10,400)$, $(80,2000)$ and $(10,250)$ agree within
-# {glue:text}`collapse-max-z:.1f` standard errors. The onset comes a little before $x=1$: no
-# setting with $x\le0.7$ produced a single short-circuit edge in any seed, every setting with
-# $x\ge1.1$ produced one in every seed, and in between it depends on the sample, because the
-# first short circuit is triggered by the *largest* of many fluctuating boundary neighbourhoods,
-# not by the typical corner.
-
-# %%
+ch.claim("short-circuit-collapse-z", z_score(k10["spearman"] - by_k[(2000, 80)]["spearman"]),
+         at_least=4.0, why=PAIRED, statement="k = 80: short circuits destroy the ranking")
 zs = []
 for a, b in [((2000, 40), (500, 10)), ((2000, 50), (400, 10)), ((2000, 80), (250, 10))]:
     (ma, sa), (mb, sb) = mean_se(by_k[a]["spearman"]), mean_se(by_n[b]["spearman"])
@@ -573,21 +411,18 @@ ch.claim("short-circuit-above-1.1",
          min(int((r["short"] > 0).sum()) for r in runs_all if r["x"][0] >= 1.1), equals=6,
          why="exact count: seeds (of 6) with a short circuit, minimum over settings x >= 1.1",
          statement="every seed short-circuits when x >= 1.1")
-
+geo.plot_sweeps(by_k, by_n, (rho_euclid, rho_euclid_se))
+plt.show()
 
 # %% [markdown]
-# Too small a $k$ fails differently: the graph falls apart and distances between components are
-# infinite (a score $1/d$ of zero). Over 20 seeds at $N=2000$:
+# Too small a $k$ fails differently: the graph falls apart, distances between components are
+# infinite (score $1/d=0$). Over 20 seeds at $N=2000$:
 
 # %%
-def n_components(k, seed):
-    Xr, _ = swiss_roll(2000, np.random.default_rng([9368, 3, seed]))
-    return connected_components(knn_graph(Xr, k))[0]
-
-
+n_components = lambda k, seed: connected_components(
+    knn_graph(swiss_roll(2000, np.random.default_rng([9368, 3, seed]))[0], k))[0]
 n_split = {k: sum(n_components(k, s) > 1 for s in range(20)) for k in (3, 4, 5, 8)}
-show_table(["k", "graphs with more than one component (of 20)"],
-           [[k, v] for k, v in n_split.items()])
+show_table(["k", "graphs with more than one component (of 20)"], list(map(list, n_split.items())))
 p3, p8 = n_split[3] / 20, n_split[8] / 20
 ch.claim("k3-vs-k8-disconnected-z",
          (p3 - p8) / math.hypot(proportion_se(p3, 20), proportion_se(p8, 20)), at_least=4.0,
@@ -597,11 +432,14 @@ ch.claim("k3-vs-k8-disconnected-z",
 # %% [markdown]
 # ## 5. The article's use: top-$m$ sentences for a topic
 #
-# The summariser keeps the $m$ highest-scoring sentences. Treat each of 50 points per seed as a
-# topic and ask what fraction of the true $m$ nearest points (by geodesic) each distance
-# retrieves:
+# The summariser keeps the $m$ best-scoring sentences. With each of 50 points per seed as a topic:
+# what fraction of the true $m$ nearest (by geodesic) does each distance retrieve? This sharpens
+# the article's closing remark (geodesics for *larger* distances): at $m=30$ straight lines get
+# {glue:text}`topm-30-euclid:.1%` against {glue:text}`topm-30-graph:.1%` for the graph (short
+# zig-zags reorder near neighbours); at $m=1000$, {glue:text}`topm-1000-euclid:.1%` against
+# {glue:text}`topm-1000-graph:.1%`. Short range: the raw distance; long range: the graph.
 
-# %%
+# %% mystnb={"figure": {"caption": "Fraction of the true top-$m$ neighbours retrieved by straight-line and graph distance ($k=10$, $N=2000$; mean \u00b1 standard error, 5 seeds of 50 topics). Straight lines win locally, the graph once the neighbourhood reaches the next winding.", "name": "fig-geodesic-distance-topm"}}
 MS = [10, 30, 100, 300, 1000]
 prec = {"euclid": [], "graph": []}
 for seed in range(5):
@@ -611,45 +449,39 @@ for seed in range(5):
     Dtr = cdist(Ur[s_idx], Ur)
     for name, D in (("euclid", cdist(Xr[s_idx], Xr)),
                     ("graph", geodesic_distances(knn_graph(Xr, 10), s_idx))):
-        prec[name].append([top_m_overlap(D, Dtr, m, exclude=s_idx).mean() for m in MS])
+        prec[name].append([geo.top_m_overlap(D, Dtr, m, exclude=s_idx).mean() for m in MS])
 prec = {k: np.array(v) for k, v in prec.items()}  # (seeds, m): mean over the 50 topics
+PAIRED5 = "4 standard errors of the paired difference over 5 seeds"
 ch.claim("topm-1000-graph-wins-z", z_score(prec["graph"][:, 4] - prec["euclid"][:, 4]),
-         at_least=4.0, why="4 standard errors of the paired difference over 5 seeds",
-         statement="m = 1000: graph distances retrieve the true neighbours far better")
+         at_least=4.0, why=PAIRED5, statement="m = 1000: graph distances retrieve the true neighbours far better")
 ch.claim("topm-30-euclid-wins-z", z_score(prec["euclid"][:, 1] - prec["graph"][:, 1]),
-         at_least=4.0, why="4 standard errors of the paired difference over 5 seeds",
-         statement="m = 30: straight-line distances are better locally")
-for name in ("euclid", "graph"):
-    for c, m in ((1, 30), (4, 1000)):
-        ch.measured(f"topm-{m}-{name}", prec[name][:, c].mean(), why="descriptive: 5 seeds")
-
-# %% mystnb={"figure": {"caption": "Fraction of the true top-$m$ neighbours (by geodesic) retrieved by straight-line and by graph distance ($k=10$, $N=2000$), mean \u00b1 standard error over 5 seeds of 50 topics. Straight lines win locally, the graph wins once the neighbourhood reaches the next winding.", "name": "fig-geodesic-distance-topm"}}
-fig, ax = plt.subplots()
+         at_least=4.0, why=PAIRED5, statement="m = 30: straight-line distances are better locally")
+for name, c, m in [(n, c, m) for n in ("euclid", "graph") for c, m in ((1, 30), (4, 1000))]:
+    ch.measured(f"topm-{m}-{name}", prec[name][:, c].mean(), why="descriptive: 5 seeds")
 for name, lab in (("euclid", "straight-line distance"), ("graph", "graph distance, k = 10")):
     m_se = np.array([mean_se(prec[name][:, c]) for c in range(len(MS))])
-    ax.errorbar(MS, m_se[:, 0], m_se[:, 1], fmt="o-", ms=4, capsize=2, label=lab)
-ax.set(xscale="log", xlabel="$m$ (sentences kept)", ylabel="precision of the top $m$")
-ax.legend()
+    plt.errorbar(MS, m_se[:, 0], m_se[:, 1], fmt="o-", ms=4, capsize=2, label=lab)
+plt.gca().set(xscale="log", xlabel="$m$ (sentences kept)", ylabel="precision of the top $m$")
+plt.legend()
 plt.show()
 
 # %% [markdown]
-# This sharpens the article's closing remark, which proposes the geodesic distance for *larger*
-# distances: at $m=30$ straight lines retrieve {glue:text}`topm-30-euclid:.1%` of the true
-# neighbours against {glue:text}`topm-30-graph:.1%` for the graph (the zig-zag error of a two- or
-# three-hop path reorders near neighbours); at $m=1000$ it is {glue:text}`topm-1000-euclid:.1%`
-# against {glue:text}`topm-1000-graph:.1%`. Short range: use the raw distance; long range: the
-# graph.
-#
 # ## 6. Where the article is imprecise
 #
-# **The Earth example shows no ranking problem.** The article's picture of a space where straight
-# lines stop being usable at long range is the Earth: pole to pole the chord through the centre
-# is $2R$ while the surface route is $\pi R$. True — but the score only needs the *order* of
-# distances, and on a sphere the chord $2\sin(\theta/2)$ is a strictly increasing function of the
-# arc $\theta\in[0,\pi]$: straight-line distance ranks every pair exactly as the geodesic does.
-# Rank failures need a manifold that curls back towards itself, like the roll. On the sphere the
-# graph can then only lose: its zig-zag error lowers the rank correlation below the chord's
-# perfect 1. We put both poles and 2000 uniform points on the unit sphere ($k=10$).
+# **The Earth example shows no ranking problem.** The article's picture of straight lines failing
+# at long range is the Earth: pole to pole the chord is $2R$, the surface route $\pi R$. But the
+# score needs only the *order*, and on a sphere the chord $2\sin(\theta/2)$ increases strictly
+# with the arc $\theta\in[0,\pi]$. Rank failures need a manifold that curls back, like the roll;
+# on a sphere (both poles and 2000 uniform points, $k=10$) the graph can only lose, and its
+# pole-to-pole estimate is {glue:text}`pole-to-pole-ratio:.3f` times $\pi$. A smaller slip: the
+# route from the south pole goes to the equator "and then to the south pole"; the north is meant.
+#
+# **What the article leaves out.** Disconnected graphs (section 4) give infinite distances, a
+# score of zero; the article mentions neither the window of $k$ nor the dependence on $N$, and its
+# hedge that geodesics *may* help holds in the sense of section 5: far pairs gain, near ones lose.
+# **The numbers the article prints.** We listed every numeral in its text: the distances 1, 2, 10
+# and 11 of the analysis section (reproduced in section 2, in the roll's units) and a pointer to
+# the paper's Table 8, whose values it does not quote. Its one equation, $s=1/d$, has no constant.
 
 # %%
 th_ = sp.symbols("theta", positive=True)
@@ -671,37 +503,16 @@ ch.claim("sphere-chord-spearman", spearmanr(chord[off], arc[off]).statistic, equ
                  "example of straight-line distances failing at long range, yet on a "
                  "sphere they rank pairs exactly like the geodesic",
          statement="on the sphere, straight-line distance ranks pairs like the geodesic")
-ch.claim("sphere-graph-spearman-below", spearmanr(Dgs[off], arc[off]).statistic,
-         at_most=1.0 - 1e-4,
-         why="zig-zag errors of a few percent reorder many of the ~10^5 pairs; "
-             "1e-4 is far above rounding",
+ch.claim("sphere-graph-spearman-below", spearmanr(Dgs[off], arc[off]).statistic, at_most=1.0 - 1e-4,
+         why="zig-zags of a few percent reorder many of ~10^5 pairs; 1e-4 is far above rounding",
          statement="on the sphere, the graph estimate ranks pairs worse than the chord")
 E = Gs.tocoo()
 c_sph = (2 * np.arcsin(np.minimum(E.data / 2, 1)) / E.data).max()
 ch.claim("sphere-pole-to-pole-lower", Dgs[0, 1] - math.pi / c_sph, at_least=0.0, atol=1e-12,
          why="eq. (lower) with the exact arc/chord ratio of the longest edge",
          statement="pole-to-pole graph distance >= pi / c")
-_ = ch.measured("pole-to-pole-ratio", Dgs[0, 1] / math.pi,
-                why="descriptive: graph estimate over the true pi")
-
-# %% [markdown]
-# The graph's pole-to-pole estimate is {glue:text}`pole-to-pole-ratio:.3f` times the true $\pi$
-# (the chord says $2$). A smaller slip in the same paragraph: the route from the south pole is
-# described as going to the equator "and then to the south pole"; the north pole is meant.
-#
-# **What the article leaves out.** Disconnected graphs (section 4) give infinite distances,
-# which the score $1/d$ turns into zero; the article mentions neither the window of $k$ nor the
-# dependence on $N$ of section 4, and its hedge that geodesics *may* help is borne out in the
-# precise sense of section 5: they help for far pairs and hurt for near ones.
-#
-# **The numbers the article prints.** We read the article end to end and listed every numeral in
-# its text: the four illustrative distances 1, 2, 10 and 11 of the analysis section (reproduced in
-# section 2, in the roll's units), and a pointer to Table 8 of the paper, whose values the article
-# does not quote. Its single equation, $s=1/d$, carries no constant.
-
-# %%
-ch.source_number("Table 8", where="§测地距离, last paragraph: GeoSumm results",
-                 fate="out of scope",
+_ = ch.measured("pole-to-pole-ratio", Dgs[0, 1] / math.pi, why="descriptive: estimate over the true pi")
+ch.source_number("Table 8", where="§测地距离, last paragraph: GeoSumm results", fate="out of scope",
                  reason="the article only points to the paper's table; its values need "
                         "pretrained sentence encoders and the opinion-summarisation data sets")
 

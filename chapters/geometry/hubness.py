@@ -29,17 +29,14 @@
 # (ch-hubness)=
 # # Hubness: the few points everybody calls a neighbour
 #
-# Scatter $N$ random points in $\mathbb R^d$, let each one name its $k$ nearest neighbours, and
-# count how often each point is named. The counts always average exactly $k$, but in high
-# dimension they are wildly unequal: a few *hubs* are named hundreds of times and a large share
-# of the points is never named at all. The article {cite}`9147-su-hubness` traces this to the
-# collapse of the unit ball inside its cube and describes the use Liang et al.
-# {cite}`9147-liang-hubness-gan` make of it: keep only the GAN latents with large counts. We derive
-# the collapse, then go one step further than the article: for Gaussian points the expected count
-# of a point is an explicit function of its norm, steeply decreasing, which we check to eleven
-# digits. The hubs are therefore the latents closest to the centre, and the hub filter is a norm
-# truncation estimated from samples. Whether it improves a generator depends on where that
-# generator's bad samples lie; a toy generator with known defects shows both outcomes.
+# Let $N$ random points in $\mathbb R^d$ each name their $k$ nearest neighbours and count how
+# often each point is named. The counts average exactly $k$, but in high dimension a few *hubs*
+# are named hundreds of times and many points never. The article {cite}`9147-su-hubness` traces
+# this to the collapse of the unit ball inside its cube and describes how Liang et al.
+# {cite}`9147-liang-hubness-gan` keep only the GAN latents with large counts. Going one step
+# further, we show that for Gaussian points the expected count is an explicit, steeply decreasing
+# function of the norm (checked to eleven digits): the hub filter is a norm truncation estimated
+# from samples, and a toy generator with known defects shows it can help or hurt.
 #
 # :::{prf:proposition} Hubness of Gaussian point clouds
 # :label: prop-hubness
@@ -50,10 +47,9 @@
 #    satisfy $\sum_i N_k(x_i) = Nk$: their mean is exactly $k$.
 # 3. **Hub value against norm.** For $x_1,\dots,x_N$ i.i.d. $\mathcal N(0,I_d)$ and
 #    $y\sim\mathcal N(0,I_d)$ independent of them, the conditional mean of $N_k(x_i)$ given
-#    $\|x_i\|=\rho$ is the expectation below, with $B_{m,n}(p)$ the binomial CDF at $m$ and
-#    $F_{d,\lambda}$ the CDF of the non-central $\chi^2_d(\lambda)$ law. For large $d$, writing
-#    $\|x_i\|^2=d+\sqrt{2d}\,s$, it is close to $(N-1)\,\Phi\bigl(-\sqrt{3/2}\,z-s/\sqrt2\bigr)$
-#    with $z=\Phi^{-1}\bigl(1-k/(N-1)\bigr)$.
+#    $\|x_i\|=\rho$ is given below ($B_{m,n}$: binomial CDF at $m$; $F_{d,\lambda}$: CDF of
+#    $\chi^2_d(\lambda)$). For large $d$ and $\|x_i\|^2=d+\sqrt{2d}\,s$ it is close to
+#    $(N-1)\,\Phi\bigl(-\sqrt{3/2}\,z-s/\sqrt2\bigr)$, $z=\Phi^{-1}\bigl(1-k/(N-1)\bigr)$.
 #
 # $$
 # \begin{aligned}
@@ -63,9 +59,8 @@
 # $$
 # :::
 #
-# The standard reference on hubness is Radovanović et al. {cite}`9147-radovanovic-hubs`; part 3
-# is our own derivation, in the spirit of their argument that points closer to the data mean are
-# closer to everybody.
+# The standard reference is Radovanović et al. {cite}`9147-radovanovic-hubs`; part 3 is our own
+# derivation, in the spirit of their argument that points near the data mean are near everybody.
 
 # %% tags=["hide-input"]
 import math
@@ -77,18 +72,12 @@ import numpy as np
 import sympy as sp
 from scipy import optimize, stats
 from scipy.spatial.distance import cdist
-from scipy.special import roots_hermitenorm, roots_legendre
+from scipy.special import roots_hermitenorm
 
+from lib import geometry as geo
 from lib.book import Chapter, show_table
-from lib.geometry import (
-    ball_to_cube_ratio,
-    expected_k_occurrence,
-    hub_filter,
-    k_occurrence,
-    probit_hub_limit,
-    skewness,
-    top_share,
-)
+from lib.geometry import ball_to_cube_ratio, expected_k_occurrence, hub_filter, k_occurrence
+from lib.geometry.hubness import probit_hub_limit, skewness, top_share
 from lib.metrics import spearman
 from lib.stats import mean_se, paired_t, proportion_se
 
@@ -106,19 +95,22 @@ rng = ch.rng
 # $$ (eq-hubness-ratio)
 #
 # Slicing the $(n+2)$-ball into $n$-balls of radius $\sqrt{1-r^2}$ over a unit disc gives
-# $V_{n+2}=V_n\int_{\text{disc}}(1-r^2)^{n/2}\,dA=\frac{2\pi}{n+2}V_n$, hence
-# $r_{n+2}/r_n=\pi/(2(n+2))$: every two dimensions the share is multiplied by a factor that itself
-# goes to zero, which is faster than any geometric decay. $r_n$ drops below double precision's
-# smallest number near $n\approx1100$, so the library evaluates the logarithm with `gammaln`:
+# $V_{n+2}=\frac{2\pi}{n+2}V_n$, hence $r_{n+2}/r_n=\pi/(2(n+2))$: a factor that itself goes to
+# zero, faster than any geometric decay. $r_n$ underflows float64 near $n\approx1100$, so the
+# library evaluates the logarithm with `gammaln`:
 #
 # ```{literalinclude} /lib/geometry/hubness.py
 # :pyobject: ball_to_cube_ratio
 # ```
 #
-# SymPy confirms the closed forms and the recurrence; the float64 values agree with 30-digit
-# SymPy values for $n\le60$ and with `mpmath` in log space at $n=10^5$.
+# SymPy checks the closed forms and the recurrence, 30-digit SymPy values the float64 ones for
+# $n\le60$, and `mpmath` the log at $n=10^5$. Two readings of the collapse: rejection sampling
+# from the ball through the cube accepts a fraction $r_n$ ($10^6$ points of $[-1,1]^{10}$ give
+# every $n\le10$ at once, using the first $n$ coordinates), and a uniform point of the ball has
+# $P(\|x\|\le\varrho)=\varrho^n$: the volume sits in a thin outer shell (only
+# {glue:text}`inner-ball-share-n10:.3f` of the 10-ball lies within radius 0.9).
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: the ball's share of its cube, Eq. {eq}`eq-hubness-ratio`, and the acceptance rate of rejection sampling from 10^6 cube points (dots; 4-standard-error bars hidden by the dots). Right: the volume share $\\varrho^n$ within radius $\\varrho$.", "name": "fig-hubness-ball"}}
 n = sp.symbols("n", positive=True, integer=True)
 V = sp.pi ** (n / 2) / sp.gamma(n / 2 + 1)
 closed = (sp.simplify(V.subs(n, 10) - sp.pi**5 / 120) == 0
@@ -136,18 +128,9 @@ big = 10**5
 log_ref = float(big / 2 * mpmath.log(mpmath.pi) - mpmath.loggamma(mpmath.mpf(big) / 2 + 1)
                 - big * mpmath.log(2))
 ch.claim("log-ratio-n-1e5", ball_to_cube_ratio(big, log=True), equals=log_ref, rtol=1e-14,
-         why="sum of three O(1e5) terms, a few ulp each", statement="log r_n is finite and exact at n = 10^5")
-
-# %% [markdown]
-# Two readings of the collapse. First, rejection sampling from the ball through the cube accepts
-# a fraction $r_n$ of the proposals: $10^6$ uniform points of $[-1,1]^{10}$ give the acceptance rates
-# of every $n\le10$ at once (the first $n$ coordinates). Second, a uniform point of the ball has
-# $P(\|x\|\le\varrho)=\varrho^n$, so nearly all the volume sits in a thin outer shell.
-
-# %%
-M = 10**6
-accepted = np.zeros(10)
-radii10 = []
+         why="sum of three O(1e5) terms, a few ulp each",
+         statement="log r_n is finite and exact at n = 10^5")
+M, accepted, radii10 = 10**6, np.zeros(10), []
 for _ in range(4):  # four blocks of 250 000 keep memory small
     r2 = np.cumsum(rng.uniform(-1, 1, size=(M // 4, 10)) ** 2, axis=1)
     accepted += (r2 <= 1).sum(axis=0)
@@ -163,55 +146,34 @@ ch.claim("inner-ball-mass-n10", (shell - 0.9**10) / proportion_se(0.9**10, radii
          between=(-4.0, 4.0), why="4 binomial standard errors",
          statement="in 10 dimensions the inner ball of radius 0.9 holds 0.9^10 of the volume")
 _ = ch.measured("inner-ball-share-n10", shell, why="descriptive: Monte Carlo estimate of 0.9^10")
-
-# %% [markdown]
-# Only {glue:text}`inner-ball-share-n10:.3f` of the 10-ball's volume lies within radius 0.9.
-
-# %% mystnb={"figure": {"caption": "Left: the ball's share of its cube, Eq. {eq}`eq-hubness-ratio` (line), and the acceptance rate of rejection sampling from 10^6 cube points (dots; error bars of 4 standard errors are smaller than the dots). Right: the share of the ball's volume within radius $\\varrho$ is $\\varrho^n$; in high dimension it all sits near the surface.", "name": "fig-hubness-ball"}}
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
-nn = np.arange(1, 101)
-a1.semilogy(nn, ball_to_cube_ratio(nn), label=r"$V_n/2^n$")
-a1.errorbar(np.arange(1, 11), accepted / M, yerr=4 * proportion_se(p_n, M), fmt="o", ms=4,
-            label="rejection sampling")
-a1.set_xlabel("dimension $n$")
-a1.set_ylabel("share of the cube")
-a1.legend()
-rho_grid = np.linspace(0, 1, 200)
-for dim in (2, 10, 100):
-    a2.plot(rho_grid, rho_grid**dim, label=f"$n={dim}$")
-a2.set_xlabel(r"radius $\varrho$")
-a2.set_ylabel(r"volume share within $\varrho$")
-a2.legend()
+geo.plot_ball_collapse(accepted, M)
 plt.show()
 
 # %% [markdown]
 # ## 2. Hub values and the counting identity
 #
-# Call $\mathrm{kNN}(x_j)$ the $k$ points nearest to $x_j$ other than $x_j$ itself. The hub value of
+# With $\mathrm{kNN}(x_j)$ the $k$ points nearest to $x_j$ other than itself, the hub value of
 # $x_i$ is the number of lists it appears in:
 #
 # $$
 # N_k(x_i) = \#\{\,j\ne i:\ x_i\in\mathrm{kNN}(x_j)\,\}.
 # $$ (eq-hubness-nk)
 #
-# Every list has exactly $k$ entries, so adding the counts over all points counts every list
-# entry once:
+# Every list has exactly $k$ entries, so the counts add up to the number of list entries:
 #
 # $$
 # \sum_{i=1}^N N_k(x_i) = Nk, \qquad \frac1N\sum_i N_k(x_i) = k .
 # $$ (eq-hubness-sum)
 #
-# The library computes squared distances as $\|a\|^2+\|b\|^2-2a\cdot b$, one block of query rows at a
-# time so that no $N\times N$ matrix is ever held, and picks the $k$ smallest per row with
-# a partial selection (`torch.topk`) instead of a full sort:
+# The library computes squared distances as $\|a\|^2+\|b\|^2-2a\cdot b$ one block of query rows
+# at a time (no $N\times N$ matrix) and picks the $k$ smallest per row with `torch.topk`:
 #
 # ```{literalinclude} /lib/geometry/hubness.py
 # :pyobject: k_occurrence
 # ```
 #
-# An independent route is the article's own recipe: all pairwise distances by SciPy, a full sort
-# of each row, the first entry (the point itself) dropped. On 1500 points in 512 dimensions the
-# two agree count for count.
+# The article's own recipe (all SciPy pairwise distances, a full sort per row, the point itself
+# dropped) is an independent route; on 1500 points in 512 dimensions they agree count for count.
 
 # %%
 X = rng.standard_normal((1500, 512))
@@ -234,8 +196,13 @@ ch.claim("counting-identity-1500", int(c.sum()), equals=1500 * 5, why="exact int
 # \sum_i\|x_i-c\|^2 = \sum_i\|x_i-\bar x\|^2 + N\|c-\bar x\|^2 ,
 # $$ (eq-hubness-mean)
 #
-# so $\bar x$ minimises the total squared distance, and a point near $\bar x$ is close to many
-# points at once. The identity holds coordinate by coordinate; SymPy checks one coordinate.
+# so $\bar x$ minimises the total squared distance and a point near it is close to many points
+# at once. The identity holds coordinate-wise; SymPy checks one coordinate.
+#
+# **Step 2: for Gaussian data, distance grows with norm.** For $Y\sim\mathcal N(0,I_d)$ and fixed
+# $x$, $\mathbb E\|x-Y\|^2=\|x\|^2+d$. The norm is concentrated ($\|x\|^2\sim\chi^2_d$, mean $d$,
+# standard deviation $\sqrt{2d}$): a ball of radius well below $\sqrt d$ holds a vanishing share
+# of the points, the probabilistic twin of Section 1.
 
 # %%
 xs, cc = sp.symbols("x1:6", real=True), sp.symbols("c", real=True)
@@ -243,15 +210,6 @@ xbar = sum(xs) / 5
 gap = sum((x - cc) ** 2 for x in xs) - sum((x - xbar) ** 2 for x in xs) - 5 * (cc - xbar) ** 2
 ch.claim("mean-decomposition-sympy", sp.expand(gap) == 0, equals=True, why="exact symbolic",
          statement="Eq. (eq-hubness-mean) for five points (one coordinate)")
-
-# %% [markdown]
-# **Step 2: for Gaussian data, distance grows with norm.** For $Y\sim\mathcal N(0,I_d)$ and a fixed
-# $x$, $\mathbb E\|x-Y\|^2=\|x\|^2+d$: the squared norm of a point is its whole disadvantage. The
-# norm, however, is concentrated: $\|x\|^2\sim\chi^2_d$ has mean $d$ and standard deviation
-# $\sqrt{2d}$, and a ball of radius well below $\sqrt d$ around the centre holds a vanishing share
-# of the points, the probabilistic twin of Section 1.
-
-# %%
 x50 = np.zeros(50)
 x50[0] = 5.0
 sq = ((x50 - rng.standard_normal((100_000, 50))) ** 2).sum(axis=1)
@@ -259,24 +217,19 @@ m_sq, se_sq = mean_se(sq)
 ch.claim("mean-sq-distance-z", (m_sq - (25 + 50)) / se_sq, between=(-4.0, 4.0),
          why="4 Monte Carlo standard errors", statement="E|x - Y|^2 = |x|^2 + d (d = 50, |x| = 5)")
 
-
 # %% [markdown]
-# **Step 3: the exact conditional mean.** Fix $x=x_i$ with $\|x\|=\rho$ and take one other point
-# $y$ as the query. Given $y$, the remaining $N-2$ points are independent $\mathcal N(0,I_d)$, and
-# each is closer to $y$ than $x$ is with probability $F_{d,\|y\|^2}(\|x-y\|^2)$, because
-# $\|X-y\|^2\sim\chi^2_d(\|y\|^2)$ for $X\sim\mathcal N(0,I_d)$. The point $x$ is on $y$'s list exactly
-# when at most $k-1$ of them are closer, so
-# $P(x\in\mathrm{kNN}(y)\mid x,y)=B_{k-1,N-2}\bigl(F_{d,\|y\|^2}(\|x-y\|^2)\bigr)$. Summing over the
-# $N-1$ possible queries and averaging over $y$:
+# **Step 3: the exact conditional mean.** Fix $x=x_i$ with $\|x\|=\rho$ and a query $y$. Each of
+# the other $N-2$ points is independently closer to $y$ than $x$ with probability
+# $F_{d,\|y\|^2}(\|x-y\|^2)$, since $\|X-y\|^2\sim\chi^2_d(\|y\|^2)$; $x$ is on $y$'s list iff at
+# most $k-1$ are closer. Summing over the $N-1$ queries and averaging over $y$:
 #
 # $$
 # \mathbb E\bigl[N_k(x)\mid\|x\|=\rho\bigr] = (N-1)\,\mathbb E_y\Bigl[B_{k-1,N-2}\bigl(F_{d,\|y\|^2}(\|x-y\|^2)\bigr)\Bigr] .
 # $$ (eq-hubness-exact)
 #
 # By rotation invariance only $y_1=y\cdot x/\rho\sim\mathcal N(0,1)$ and $S=\|y\|^2-y_1^2\sim\chi^2_{d-1}$
-# matter: $\|x-y\|^2=(\rho-y_1)^2+S$ and $\|y\|^2=y_1^2+S$. The library does this two-dimensional
-# integral by quadrature: the trapezoid rule in $y_1$, and Gauss–Hermite nodes in $S$ after mapping
-# $S$ to a standard normal variable through its CDF.
+# matter ($\|x-y\|^2=(\rho-y_1)^2+S$, $\|y\|^2=y_1^2+S$). The library integrates by the trapezoid
+# rule in $y_1$ and Gauss–Hermite nodes in $S$ mapped to a standard normal through its CDF.
 #
 # :::{admonition} Full code: expected_k_occurrence
 # :class: dropdown
@@ -286,24 +239,19 @@ ch.claim("mean-sq-distance-z", (m_sq - (25 + 50)) / se_sq, between=(-4.0, 4.0),
 # :::
 #
 # Nothing in Eq. {eq}`eq-hubness-exact` forces its average over $\|x\|\sim\chi_d$ to be $k$; only
-# the counting identity {eq}`eq-hubness-sum` does. That makes the average a sharp test of the
-# formula. For the article's setting ($d=512$, $N=10^4$, $k=5$) and for $d=50$, $N=2000$, $k=10$ it
-# returns $k$ to quadrature precision; the same integral with an off-by-one (the point competing
-# against $N-1$ others instead of $N-2$) misses by far more.
+# the counting identity {eq}`eq-hubness-sum` does, which makes the average a sharp test. For the
+# article's setting ($d=512$, $N=10^4$, $k=5$) and for $d=50$, $N=2000$, $k=10$ it returns $k$ to
+# quadrature precision (doubling every node changes it by {glue:text}`quad-change-d512:.1e` of $k$
+# at $d=512$); an off-by-one ($N-1$ competitors instead of $N-2$) misses by
+# {glue:text}`off-by-one-control:.1e`.
 
 # %%
-def chi_average(f, d, nodes=64):
-    """E[f(|x|)] for |x| ~ chi_d by Gauss-Legendre on sqrt(d) +- 7 (~10 standard deviations)."""
-    u, w = roots_legendre(nodes)
-    lo, hi = max(0.0, math.sqrt(d) - 7), math.sqrt(d) + 7
-    r = (u + 1) / 2 * (hi - lo) + lo
-    return float((f(r) * w * (hi - lo) / 2 * stats.chi2.pdf(r * r, d) * 2 * r).sum())
-
-
+chi_average = geo.chi_norm_average  # E[f(|x|)], Gauss-Legendre on sqrt(d) +- 7
 for d, N, k in [(512, 10_000, 5), (50, 2000, 10)]:
     avg = chi_average(partial(expected_k_occurrence, d=d, n_points=N, k=k), d)
-    avg2 = chi_average(partial(expected_k_occurrence, d=d, n_points=N, k=k, n_y=321, n_s=48), d, 128)
-    ch.measured(f"quad-change-d{d}", abs(avg2 - avg) / k, why="descriptive: effect of doubling all nodes")
+    avg2 = chi_average(partial(expected_k_occurrence, d=d, n_points=N, k=k, n_y=321, n_s=48),
+                       d, 128)
+    ch.measured(f"quad-change-d{d}", abs(avg2 - avg) / k, why="descriptive: doubling all nodes")
     ch.claim(f"exact-formula-averages-to-k-d{d}", avg, equals=k, rtol=1e-10,
              why="quadrature error: doubling all nodes moves the value by ~1e-11 relative or less",
              statement=f"Eq. (eq-hubness-exact) averaged over |x| ~ chi_d gives k = {k} (d = {d}, N = {N})")
@@ -313,29 +261,22 @@ ch.claim("off-by-one-control", abs(off / 5 - 1), at_least=1e-6,
          statement="with N-1 competitors instead of N-2 the average is not k")
 
 # %% [markdown]
-# Doubling every quadrature node changes the average by {glue:text}`quad-change-d512:.1e` of $k$
-# ($d=512$); the off-by-one version misses by {glue:text}`off-by-one-control:.1e`.
-#
 # **Step 4: the large-$d$ limit.** Write $\|x_j\|^2=d+\sqrt{2d}\,s_j$ and $g_{ij}=x_i\cdot x_j/\sqrt d$.
-# For fixed $N$ and $d\to\infty$, the $s_j$ and the $g_{ij}$ become independent standard normals.
-# Query $j$ ranks the others by $\|x_i\|^2-2x_i\cdot x_j$ (its own norm is common to the row), that
-# is by $\sqrt2\,s_i-2g_{ij}$, a $\mathcal N(0,6)$ variable. Replacing the $k$-th smallest of those
-# $N-1$ values by the $k/(N-1)$ quantile $-\sqrt6\,z$ gives $x_i\in\mathrm{kNN}(x_j)$ iff
-# $g_{ij}>(\sqrt2\,s_i+\sqrt6\,z)/2$, so
+# For fixed $N$ and $d\to\infty$ these become independent standard normals. Query $j$ ranks the
+# others by $\|x_i\|^2-2x_i\cdot x_j$, i.e. by $\sqrt2\,s_i-2g_{ij}\sim\mathcal N(0,6)$. Replacing
+# the $k$-th smallest of the $N-1$ values by the $k/(N-1)$ quantile $-\sqrt6\,z$ gives
+# $x_i\in\mathrm{kNN}(x_j)$ iff $g_{ij}>(\sqrt2\,s_i+\sqrt6\,z)/2$, so, with $z=\Phi^{-1}\bigl(1-k/(N-1)\bigr)$,
 #
 # $$
 # \mathbb E[N_k\mid s] \approx (N-1)\,\Phi\Bigl(-\sqrt{\tfrac32}\,z-\tfrac{s}{\sqrt2}\Bigr),
 # $$ (eq-hubness-probit)
 #
-# where $z=\Phi^{-1}\bigl(1-k/(N-1)\bigr)$.
-#
-# The hub value is a probit function of the standardised norm: lowering $s$ by one standard
-# deviation raises it by a large factor, which is the hubness. With the Gaussian identity
-# $\mathbb E\,\Phi(a+bG)=\Phi\bigl(a/\sqrt{1+b^2}\bigr)$ (here $a=-\sqrt{3/2}\,z$, $b=1/\sqrt2$)
-# the average over $s\sim\mathcal N(0,1)$ is $(N-1)\Phi(-z)=k$ exactly, so the approximation keeps the
-# counting identity. Because no $d$ is left in Eq. {eq}`eq-hubness-probit`, the inequality of hub
-# values approaches a ceiling set by $N$ and $k$ as $d$ grows; Section 4.1 shows the skewness
-# levelling off.
+# a probit function of the standardised norm: one standard deviation less raises it by a large
+# factor, the hubness. By $\mathbb E\,\Phi(a+bG)=\Phi\bigl(a/\sqrt{1+b^2}\bigr)$ its mean over
+# $s\sim\mathcal N(0,1)$ is $(N-1)\Phi(-z)=k$ exactly. No $d$ is left, so hubness approaches a
+# ceiling set by $N$ and $k$ (Section 4.1). At $d=512$ the limit is within a factor
+# {glue:text}`probit-over-exact-min:.2f` to {glue:text}`probit-over-exact-max:.2f` of the exact
+# formula for $s\in\{-2,-1,0\}$: right shape, visible finite-$d$ corrections.
 
 # %%
 v, wv = roots_hermitenorm(120)
@@ -349,19 +290,13 @@ ch.measured("probit-over-exact-max", ratio_s.max(), why="descriptive: finite-d c
 _ = ch.measured("probit-over-exact-min", ratio_s.min(), why="descriptive: finite-d correction at d = 512")
 
 # %% [markdown]
-# At $d=512$ the limit law is within a factor between {glue:text}`probit-over-exact-min:.2f` and
-# {glue:text}`probit-over-exact-max:.2f` of the exact formula for $s\in\{-2,-1,0\}$: the shape is
-# right, the finite-$d$ corrections (skewness of $\chi^2_d$, fluctuations of the $k$-th distance)
-# are visible.
-#
 # ## 4. Experiments
 #
 # ### 4.1 Hubness grows with dimension, then levels off
 #
-# For each $d\in\{2,5,10,20,50,100,200,500\}$ we draw ten clouds of $N=2000$ standard normal points
-# and compute $N_{10}$: its skewness (the usual hubness score), the share of all counts held by
-# the top 20% of points (the article's "80/20" image), the share of points nobody names, and the
-# Spearman correlation between $N_{10}$ and $-\|x\|$.
+# For each $d\in\{2,5,10,20,50,100,200,500\}$, ten clouds of $N=2000$ standard normal points:
+# skewness of $N_{10}$ (the usual hubness score), the top-20% share of counts (the "80/20" image),
+# the share never named, and Spearman's correlation of $N_{10}$ with $-\|x\|$.
 
 # %%
 dims, SEEDS, N, K = [2, 5, 10, 20, 50, 100, 200, 500], 10, 2000, 10
@@ -374,12 +309,9 @@ stat = {name: {d: np.array([f(cnt, r) for cnt, r in runs[d]]) for d in dims} for
     "skew": lambda cnt, r: skewness(cnt), "top20": lambda cnt, r: top_share(cnt, 0.2),
     "zero": lambda cnt, r: (cnt == 0).mean(), "rho": lambda cnt, r: spearman(cnt, -r)}.items()}
 ms = {name: {d: mean_se(stat[name][d]) for d in dims} for name in stat}
+fmt = (("skew", ".2f"), ("top20", ".4f"), ("zero", ".4f"), ("rho", ".3f"))
 show_table(["d", "skewness", "top-20% share", "share never named", "Spearman(N_k, -|x|)"],
-           [[d] + [f"{ms[nm][d][0]:{f}} ± {ms[nm][d][1]:{f}}"
-                   for nm, f in (("skew", ".2f"), ("top20", ".4f"), ("zero", ".4f"), ("rho", ".3f"))]
-            for d in dims])
-
-# %%
+           [[d] + [f"{ms[nm][d][0]:{f}} ± {ms[nm][d][1]:{f}}" for nm, f in fmt] for d in dims])
 ch.claim("counting-identity-all-runs",
          max(abs(int(cnt.sum()) - N * K) for d in dims for cnt, _ in runs[d]), equals=0,
          why="exact integer identity", statement="mean N_k = k exactly in all 80 clouds")
@@ -399,14 +331,9 @@ ch.claim("skew-increases-p", max(p_steps), at_most=0.01,
          why="one-sided Mann-Whitney rank test per step at the 1% level (10 vs 10 clouds), "
          "robust to the heavy tail of sample skewness",
          statement="skewness increases along d = 2, 10, 50, 200")
-
-
-def step_z(name, grid):
-    return min((ms[name][b][0] - ms[name][a][0]) / math.hypot(ms[name][a][1], ms[name][b][1])
-               for a, b in zip(grid[:-1], grid[1:], strict=True))
-
-
-ch.claim("top20-increases-z", step_z("top20", dims[1:]), at_least=3.0,
+top_z = min((ms["top20"][b][0] - ms["top20"][a][0]) / math.hypot(ms["top20"][a][1], ms["top20"][b][1])
+            for a, b in zip(dims[1:-1], dims[2:], strict=True))
+ch.claim("top20-increases-z", top_z, at_least=3.0,
          why="each step at least 3 standard errors (one-sided P ~ 1e-3)",
          statement="the top-20% share increases at every step from d = 5 to 500")
 ch.claim("spearman-norm-min", min(stat["rho"][d].min() for d in dims[2:]), at_least=0.8,
@@ -416,14 +343,6 @@ d_skew = ms["skew"][500][0] - ms["skew"][200][0]
 ch.measured("skew-200-to-500", d_skew, why="descriptive: change of mean skewness from d = 200 to 500")
 _ = ch.measured("skew-200-to-500-se", math.hypot(ms["skew"][200][1], ms["skew"][500][1]),
                 why="descriptive: its standard error")
-
-# %% [markdown]
-# From $d=200$ to $d=500$ the skewness changes by only {glue:text}`skew-200-to-500:.2f`
-# ± {glue:text}`skew-200-to-500-se:.2f`, in line with the $d$-free limit {eq}`eq-hubness-probit`,
-# while the top-20% share still creeps up. Hubness is also a matter of **intrinsic** dimension:
-# the same 2-D cloud rotated into $\mathbb R^{200}$ keeps exactly its 2-D counts.
-
-# %%
 X2 = rng.standard_normal((N, 2))
 Q, _ = np.linalg.qr(rng.standard_normal((200, 2)))
 same = int((k_occurrence(X2, K) != k_occurrence(X2 @ Q.T, K)).sum())
@@ -432,77 +351,41 @@ ch.claim("intrinsic-dimension-control", same, equals=0,
          "neighbours tied to that precision", statement="a 2-D cloud embedded in R^200 has its 2-D hub values")
 
 # %% [markdown]
+# From $d=200$ to $500$ the skewness changes by only {glue:text}`skew-200-to-500:.2f`
+# ± {glue:text}`skew-200-to-500-se:.2f`, as the $d$-free limit {eq}`eq-hubness-probit` says.
+# Hubness follows the **intrinsic** dimension: a 2-D cloud rotated into $\mathbb R^{200}$ keeps its
+# 2-D counts.
+#
 # ### 4.2 The exact formula against simulation
 #
-# We bin the points of the ten clouds by norm (bins at the 1%, 5%, 20% and 50% quantiles of
-# $\chi_d$) and compare, cloud by cloud, the mean hub value in each bin with the mean of
-# Eq. {eq}`eq-hubness-exact` over the same points. The differences, averaged over the clouds, are
-# within a few standard errors of zero in every bin.
+# Binning each cloud's points by norm (at the 1%, 5%, 20%, 50% quantiles of $\chi_d$), the mean
+# hub value per bin matches the mean of Eq. {eq}`eq-hubness-exact` over the same points within a
+# few standard errors; in the 1% smallest-norm bin at $d=500$, where the hubs live, the relative
+# error is {glue:text}`exact-formula-hub-bin-rel-d500:.3f`.
 
-# %%
-qs = [0.0, 0.01, 0.05, 0.2, 0.5, 1.0]
+# %% mystnb={"figure": {"caption": "Hub values $N_{10}$ of 2000 Gaussian points. Top: histograms (one cloud per $d$); skewness per cloud (dots) and median. Bottom: top-20% share and share never named (mean, 2 standard errors); mean $N_{10}$ in 20 norm bins (dots) against Eq. {eq}`eq-hubness-exact` (lines) versus the standardised squared norm $s$.", "name": "fig-hubness-dimension"}}
 zs, rel_top, pooled = [], {}, {}
 for d in (10, 50, 500):
-    allr = np.concatenate([r for _, r in runs[d]])
-    grid = np.linspace(allr.min(), allr.max(), 60)
-    log_e = np.log(expected_k_occurrence(grid, d, N, K))
-    edges = np.sqrt(stats.chi2.ppf(qs, d))
-    diffs, preds = [], []
-    for cnt, r in runs[d]:
-        pred, b = np.exp(np.interp(r, grid, log_e)), np.digitize(r, edges[1:-1])
-        diffs.append([(cnt[b == i] - pred[b == i]).mean() for i in range(len(qs) - 1)])
-        preds.append(pred[b == 0].mean())
-    m, se = mean_se(np.array(diffs), dim=0)
+    res = geo.norm_bin_residuals(runs[d], d, N, K, quantiles=(0.01, 0.05, 0.2, 0.5))
+    m, se = mean_se(res["diff"], dim=0)
     zs.extend(m / se)
-    rel_top[d] = m[0] / np.mean(preds)
-    pooled[d] = (allr, np.concatenate([cnt for cnt, _ in runs[d]]), grid, log_e)
+    rel_top[d] = m[0] / res["pred_first"].mean()
+    pooled[d] = (res["norms"], res["counts"], res["grid"], res["expected"])
 ch.claim("exact-formula-bins-z", np.abs(zs).max(), at_most=5.0,
          why="5 standard errors over 10 clouds: t with 9 dof exceeds 5 with P ~ 7e-4, ~1% for 15 bins",
          statement="Eq. (eq-hubness-exact) predicts the mean hub value in every norm bin (d = 10, 50, 500)")
 _ = ch.measured("exact-formula-hub-bin-rel-d500", rel_top[500],
                 why="descriptive: relative error in the 1% smallest-norm bin, d = 500")
-
-# %% [markdown]
-# In the bin of the 1% smallest norms at $d=500$, where the hubs live, the relative error is
-# {glue:text}`exact-formula-hub-bin-rel-d500:.3f`.
-
-# %% mystnb={"figure": {"caption": "Top left: histograms of the hub value $N_{10}$ for one cloud of 2000 Gaussian points per dimension. Top right: skewness of $N_{10}$ for each of 10 clouds (dots) and their median. Bottom left: share of all counts held by the top 20% of points, and share of points never named (means with 2 standard errors). Bottom right: mean $N_{10}$ in 20 norm bins of the pooled clouds (dots) against Eq. {eq}`eq-hubness-exact` (lines), as a function of the standardised squared norm $s$.", "name": "fig-hubness-dimension"}}
-fig, ((a1, a2), (a3, a4)) = plt.subplots(2, 2, figsize=(9, 6.6))
-for d in (2, 10, 50, 200):
-    cnt = runs[d][0][0]
-    a1.hist(cnt, bins=np.arange(0, cnt.max() + 5, 5), histtype="step", label=f"$d={d}$")
-a1.set(yscale="log", xlabel="$N_{10}$", ylabel="points")
-jitter = np.random.default_rng(0)  # horizontal jitter of the dots only
-for d in dims:
-    a2.plot(np.full(SEEDS, d) * np.exp(jitter.uniform(-0.08, 0.08, SEEDS)), stat["skew"][d], ".",
-            color="C0", alpha=0.5)
-a2.plot(dims, [np.median(stat["skew"][d]) for d in dims], "-", color="C0", label="median of 10 clouds")
-a2.set(xscale="log", xlabel="dimension $d$", ylabel="skewness of $N_{10}$")
-for nm, lab in (("top20", "top-20% share"), ("zero", "never named")):
-    a3.errorbar(dims, [ms[nm][d][0] for d in dims], yerr=[2 * ms[nm][d][1] for d in dims],
-                fmt="o-", ms=4, label=lab)
-a3.axhline(0.8, color="grey", ls=":", lw=1)
-a3.set(xscale="log", xlabel="dimension $d$", ylabel="share")
-for j, (d, (r, cnt, grid, log_e)) in enumerate(pooled.items()):
-    sd, sg = (r**2 - d) / math.sqrt(2 * d), (grid**2 - d) / math.sqrt(2 * d)
-    b = np.digitize(sd, np.quantile(sd, np.linspace(0, 1, 21)[1:-1]))
-    a4.plot([sd[b == i].mean() for i in range(20)], [cnt[b == i].mean() for i in range(20)], "o",
-            ms=4, color=f"C{j}", label=f"$d={d}$")
-    a4.plot(sg, np.exp(log_e), "-", color=f"C{j}", lw=1)
-a4.set(yscale="log", xlim=(-3.5, 3.5), ylim=(0.05, 400), xlabel="standardised squared norm $s$",
-       ylabel="mean $N_{10}$")
-for ax in (a1, a2, a3, a4):
-    ax.legend()
-plt.tight_layout()
+geo.plot_dimension_study(runs, pooled)
 plt.show()
 
 # %% [markdown]
 # ### 4.3 The article's setting: $d=512$, $N=10^4$, $k=5$, $t=50$
 #
-# The article's sampler draws $10^4$ latents of a 512-dimensional generator, counts 5-occurrences
-# in blocks of 1000 query points and keeps the latents counted more than 50 times. One such batch:
+# The article's sampler draws $10^4$ latents in 512 dimensions, counts 5-occurrences in blocks of
+# 1000 queries and keeps latents counted more than 50 times. One batch:
 
-# %%
+# %% mystnb={"figure": {"caption": "Hub value $N_5$ + 1 against the norm, $10^4$ latents in 512 dimensions. Solid: Eq. {eq}`eq-hubness-exact`; dashed: Eq. {eq}`eq-hubness-probit`. The hub filter keeps the latents above the dotted line $t=50$: the smallest norms.", "name": "fig-hubness-norm"}}
 Z0 = rng.standard_normal((10_000, 512))
 c0 = k_occurrence(Z0, 5)
 rho0 = np.linalg.norm(Z0, axis=1)
@@ -521,68 +404,39 @@ ch.claim("hubs-have-small-norm", rho0[hubs0].mean(), at_most=rho0.mean() - 1.0,
 ch.claim("top20-share-512", top_share(c0, 0.2), at_least=0.8,
          why="the bound is the article's 80/20 image itself; the share varies by a few 1e-3 "
          "between clouds (Section 4.1)", statement="the top 20% of latents hold at least 80% of all counts")
-
-# %% [markdown]
-# {glue:text}`hub-count:d` latents ({glue:text}`hub-fraction:.2%`) pass the filter; the largest
-# count is {glue:text}`max-count:d`, the skewness {glue:text}`skew-512:.1f`, and
-# {glue:text}`never-named-512:.0%` of the latents are on nobody's list. The hubs' mean norm is
-# {glue:text}`norm-mean-hubs:.2f` against {glue:text}`norm-mean-all:.2f` for the batch, and the top
-# 20% of the latents hold {glue:text}`top20-share-512:.0%` of all counts: the article's "80% of the
-# wealth in 20% of the hands" is, in its own setting, an understatement. Where the filter's
-# threshold falls follows from the formulas: Eq. {eq}`eq-hubness-exact` reaches 50 at a norm
-# $\rho_{50}$, and the share of latents below it is $P(\chi^2_{512}\le\rho_{50}^2)$; the probit limit
-# gives $\Phi(s_{50})$ in the same way.
-
-# %%
 rho50 = optimize.brentq(lambda r: float(expected_k_occurrence(r, 512, 10_000, 5)) - 50, 18, 24)
 s50 = optimize.brentq(lambda s: float(probit_hub_limit(s, 10_000, 5)) - 50, -6, 0)
 ch.measured("rho50", rho50, why="descriptive: norm where Eq. (eq-hubness-exact) equals t = 50")
 ch.measured("fraction-below-rho50", stats.chi2.cdf(rho50**2, 512),
             why="descriptive: ignores the spread of N_5 at a given norm")
 _ = ch.measured("fraction-probit", stats.norm.cdf(s50), why="descriptive: probit-limit analogue")
-
-# %% [markdown]
-# The exact formula puts the threshold at $\rho_{50}=${glue:text}`rho50:.2f`, with
-# {glue:text}`fraction-below-rho50:.2%` of latents below it; the probit limit says
-# {glue:text}`fraction-probit:.2%`. Both are near the measured {glue:text}`hub-fraction:.2%`
-# (neither is exact: at a given norm the count still scatters around its mean).
-
-# %% mystnb={"figure": {"caption": "Hub value $N_5$ (plus one, log scale) against the norm for one batch of $10^4$ latents in 512 dimensions. Solid: Eq. {eq}`eq-hubness-exact`; dashed: the probit limit, Eq. {eq}`eq-hubness-probit`. Latents above the dotted line $t=50$ are kept by the hub filter; they are the ones with the smallest norms.", "name": "fig-hubness-norm"}}
-fig, ax = plt.subplots(figsize=(7, 4))
-ax.scatter(rho0[~hubs0], c0[~hubs0] + 1, s=3, alpha=0.3, label="latents")
-ax.scatter(rho0[hubs0], c0[hubs0] + 1, s=6, color="C1", label="kept: $N_5 > 50$")
-rg = np.linspace(rho0.min(), rho0.max(), 80)
-ax.plot(rg, expected_k_occurrence(rg, 512, 10_000, 5) + 1, "k-", label="Eq. (exact)")
-ax.plot(rg, probit_hub_limit((rg**2 - 512) / 32, 10_000, 5) + 1, "k--", label="probit limit")
-ax.axhline(51, color="grey", ls=":")
-ax.set_yscale("log")
-ax.set_xlabel(r"$\|z\|$")
-ax.set_ylabel("$N_5 + 1$")
-ax.legend()
+geo.plot_hub_norm(rho0, c0, 50, 512, 10_000, 5)
 plt.show()
 
 # %% [markdown]
+# {glue:text}`hub-count:d` latents ({glue:text}`hub-fraction:.2%`) pass; the largest count is
+# {glue:text}`max-count:d`, the skewness {glue:text}`skew-512:.1f`, {glue:text}`never-named-512:.0%`
+# are on nobody's list, the hubs' mean norm is {glue:text}`norm-mean-hubs:.2f` against
+# {glue:text}`norm-mean-all:.2f`, and the top 20% hold {glue:text}`top20-share-512:.0%` of all
+# counts: the article's "80% of the wealth in 20% of the hands" is an understatement.
+# Eq. {eq}`eq-hubness-exact` reaches 50 at $\rho_{50}=${glue:text}`rho50:.2f`, so about
+# {glue:text}`fraction-below-rho50:.2%` of latents pass (probit limit: {glue:text}`fraction-probit:.2%`),
+# near the measured rate (at a given norm the count still scatters).
+#
 # ### 4.4 The hub filter on a generator whose bad samples are known
 #
-# The paper's premise is that a generator is better trained where latents are dense, so hubs give
-# better images. A toy makes the premise explicit. Take the 512-dimensional Gaussian latent and
-# declare a set of latents where the generator fails, each set holding 20% of the latent mass:
-#
-# * **tail defects**: the generator fails on the 20% of latents with the largest norms (the
-#   paper's picture: rarely seen, poorly trained);
-# * **shell defects**: it fails outside the central 80% of norms (10% on each side), i.e. it has
-#   learned only the typical shell where most training latents lie.
-#
-# We run `hub_filter` with the article's settings on fresh batches, and compare with no filter and
-# with a plain norm truncation that keeps the same fraction of latents.
+# The paper's premise is that a generator is better trained where latents are dense. A toy makes
+# it explicit: the generator fails on 20% of the 512-dimensional latent mass, either the largest
+# norms (**tail defects**: rarely seen, poorly trained) or outside the central 80% of norms
+# (**shell defects**: it learned only the typical shell). We run `hub_filter` with the article's
+# settings on fresh batches, against no filter and a norm truncation keeping the same fraction.
 #
 # ```{literalinclude} /lib/geometry/hubness.py
 # :pyobject: hub_filter
 # ```
 
 # %%
-q_tail = stats.chi2.ppf(0.8, 512)
-q_lo, q_hi = stats.chi2.ppf([0.1, 0.9], 512)
+q_lo, q_hi, q_tail = stats.chi2.ppf([0.1, 0.9, 0.8], 512)
 defects = {"tail": lambda Z: (Z**2).sum(1) > q_tail,
            "shell": lambda Z: ((Z**2).sum(1) < q_lo) | ((Z**2).sum(1) > q_hi)}
 kept = hub_filter(lambda m: rng.standard_normal((m, 512)), size=150, k=5, t=50, batch=10_000)
@@ -598,8 +452,6 @@ for name, bad in defects.items():
                  f"{bad(trunc).mean():.3f}"])
     ch.measured(f"hub-filter-bad-{name}", hits / kept.shape[0], why="descriptive: see the CI claims")
 show_table(["defects", "no filter", "hub filter (99.9% CI)", "norm truncation, same rate"], rows)
-
-# %%
 ch.claim("hub-filter-helps-tail", ci["tail"].high, at_most=0.2,
          why="upper end of a 99.9% Clopper-Pearson interval below the unfiltered rate",
          statement="with tail defects the hub filter lowers the bad-sample rate")
@@ -613,26 +465,23 @@ ch.claim("hubs-are-norm-truncation", (hubs0 & small0).sum() / hubs0.sum(), at_le
          statement="at least 80% of the hubs are among the same number of smallest-norm latents")
 
 # %% [markdown]
-# The hub filter is, to {glue:text}`hubs-are-norm-truncation:.0%` overlap, the norm truncation that
-# keeps the same number of latents, and its effect on sample quality is the truncation's: the
-# share of bad samples falls from 20% to {glue:text}`hub-filter-bad-tail:.1%` with tail defects
-# and rises to {glue:text}`hub-filter-bad-shell:.1%` with shell defects. Which case a real GAN resembles
-# is an empirical question that the paper answers with pretrained StyleGAN2 models; the geometry
-# alone cannot. (The author's reply to a reader's comment makes the same point: hub filtering and
-# truncation tricks share one idea.)
+# The hub filter is, to {glue:text}`hubs-are-norm-truncation:.0%` overlap, the norm truncation
+# keeping as many latents: bad samples fall from 20% to {glue:text}`hub-filter-bad-tail:.1%` with
+# tail defects and rise to {glue:text}`hub-filter-bad-shell:.1%` with shell defects. Which case a
+# real GAN resembles is for pretrained StyleGAN2 models, not geometry, to answer (the author,
+# replying to a reader, also links hub filtering to truncation tricks).
 #
 # ### 4.5 The density centre, not the mean
 #
-# The article notes that the mean is only the simplest picture and that hubs gather near the
-# *density* centre. Two well separated clusters (centres $\pm10e_1$ in $d=50$) test it: the global
-# mean lies in the empty gap between them. Over eight clouds of 2000 points, the hub value follows
-# the distance to the point's own cluster centre far more closely than the distance to the mean.
+# The article notes that hubs gather near the *density* centre, not the mean. Two clusters
+# (centres $\pm10e_1$, $d=50$) put the mean in an empty gap; over eight clouds of 2000 points the
+# hub value follows the distance to the own cluster centre far more closely: rank correlation
+# {glue:text}`spearman-own:.2f`, against {glue:text}`spearman-global:.2f` for the global mean.
 
 # %%
 own, glob = [], []
 for _ in range(8):
-    lab = rng.integers(0, 2, N)
-    centres = np.where(lab[:, None] == 1, 1.0, -1.0) * np.eye(50)[0] * 10
+    centres = np.where(rng.integers(0, 2, N)[:, None] == 1, 1.0, -1.0) * np.eye(50)[0] * 10
     Xc = rng.standard_normal((N, 50)) + centres
     cnt = k_occurrence(Xc, K)
     own.append(spearman(cnt, -np.linalg.norm(Xc - centres, axis=1)))
@@ -645,35 +494,23 @@ ch.measured("spearman-own", np.mean(own), why="descriptive: mean over 8 clouds")
 _ = ch.measured("spearman-global", np.mean(glob), why="descriptive: mean over 8 clouds")
 
 # %% [markdown]
-# The rank correlation with the own-centre distance is {glue:text}`spearman-own:.2f`, with the
-# distance to the global mean {glue:text}`spearman-global:.2f`.
+# ## 5. Where the article is imprecise, and the numbers it prints
 #
-# ## 5. Where the article is imprecise
-#
-# The text describes the filter as keeping latents whose hub value is **at least** $t$, while its
-# reference code keeps those **strictly above** $t$ (`hub > t`). The two rules differ on the
-# latents counted exactly $t$ times, and with $t=50$ such latents are not rare: the batch of
-# Section 4.3 has {glue:text}`ties-at-t:d` of them. `hub_filter` follows the code.
+# The text keeps latents whose hub value is **at least** $t$, the reference code those
+# **strictly above** $t$ (`hub > t`). They differ on latents counted exactly $t$ times, which the
+# batch of Section 4.3 has {glue:text}`ties-at-t:d` of. `hub_filter` follows the code.
+# We listed every numeral of the article's text and code. Its two figures (the ball-to-cube curve,
+# generated images) carry no values and it quotes no image-quality scores; the paper's FID and
+# precision/recall tables need pretrained StyleGAN2 models, out of this book's scope.
 
 # %%
 ch.claim("ties-at-t", int((c0 >= 50).sum() - (c0 > 50).sum()), at_least=1,
          why="exact integer count; P(N_5 = 50) ~ 1e-3 per latent gives several per batch of 10^4",
          statement="'>= t' and '> t' keep different sets in the article's setting",
          erratum="the text keeps hub values >= t while the code keeps hub > t (§提升采样 / sampling)")
-
-# %% [markdown]
-# ## 6. The numbers the article prints
-#
-# We listed every numeral of the article's text and code. Its two figures (the ball-to-cube curve
-# and a side-by-side comparison of generated images) carry no printed values, and it quotes no image-quality scores;
-# the paper's FID and precision/recall tables would need pretrained StyleGAN2 models and image
-# data sets, which are out of this book's scope.
-
-# %%
-ch.source_number("80%", where="§Hubness现象: the 80/20 wealth analogy",
-                 fate="reproduced", claim="top20-share-512")
-ch.source_number("20%", where="§Hubness现象: the 80/20 wealth analogy", fate="reproduced",
-                 claim="top20-share-512")
+for printed in ("80%", "20%"):
+    ch.source_number(printed, where="§Hubness现象: the 80/20 wealth analogy", fate="reproduced",
+                     claim="top20-share-512")
 SETTING = "a setting of the reference code, not a result; used as given in §4.3-4.4"
 for printed, what in [("10000", "latents per round"), ("1000", "query block size"),
                       ("10", "number of blocks"), ("5", "k, neighbours per list"),

@@ -14,7 +14,9 @@ ones. The construction (Isomap's, Tenenbaum, de Silva & Langford 2000):
    distance (eq-geodesic-distance-arclength, eq-geodesic-distance-unrolled);
 4. :func:`geodesic_accuracy`, :func:`pair_concordance`, :func:`short_circuit_edges`,
    :func:`top_m_overlap` — how an estimate compares with the truth (relative error, Spearman
-   rank correlation, pairwise order, top-m retrieval) and how many graph edges jump a fold.
+   rank correlation, pairwise order, top-m retrieval) and how many graph edges jump a fold;
+5. :func:`roll_path_length`, :func:`knn_sweep` — the chapter's polyline check and its sweep
+   over (N, k); :func:`plot_estimates`, :func:`plot_sweeps` — two of its figures.
 
 NumPy in, NumPy out: array inputs may be anything ``numpy.asarray`` accepts (CPU torch tensors
 included) and are computed in float64; results are float64 arrays (counts: int). Bad input raises
@@ -29,6 +31,7 @@ import numpy as np
 import scipy.sparse as sps
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
+from scipy.spatial.distance import cdist
 from scipy.stats import mannwhitneyu, spearmanr
 
 from lib import checks
@@ -43,6 +46,10 @@ __all__ = [
     "pair_concordance",
     "short_circuit_edges",
     "top_m_overlap",
+    "roll_path_length",
+    "knn_sweep",
+    "plot_estimates",
+    "plot_sweeps",
 ]
 
 
@@ -287,3 +294,107 @@ def top_m_overlap(D, D_true, m: int, exclude=None) -> np.ndarray:
     hit = np.zeros((q, n), dtype=bool)
     hit[np.arange(q)[:, None], top_true] = True
     return hit[np.arange(q)[:, None], top].sum(axis=1) / m
+
+
+def roll_path_length(P) -> np.ndarray:
+    """Length in space of the polyline on the Swiss roll through unrolled points ``P``
+    (chapter geodesic-distance, step 1): ``P[..., :, 0] = S(t)``, ``P[..., :, 1] = h``, shape
+    ``(..., m + 1, 2)``, mapped back by :func:`spiral_arclength_inverse`; float64 of shape
+    ``P.shape[:-2]``. ValueError: ``P`` not finite or its last axis not of length 2.
+    """
+    P = checks.float64_array(P, "P")
+    if P.ndim < 2 or P.shape[-1] != 2:
+        raise ValueError(f"P must have shape (..., m + 1, 2), got {P.shape}")
+    tt = spiral_arclength_inverse(P[..., 0])
+    Y = np.stack([tt * np.cos(tt), P[..., 1], tt * np.sin(tt)], axis=-1)
+    return np.linalg.norm(np.diff(Y, axis=-2), axis=-1).sum(-1)
+
+
+def knn_sweep(settings, seeds, seed_key=(), n_src: int = 50) -> dict:
+    """The chapter's sweep over (N, k) (chapter geodesic-distance, section 4).
+
+    Per ``(n, k)`` and ``seed``: ``rng = default_rng([*seed_key, seed, n])``, ``X, U =
+    swiss_roll(n, rng)``, ``n_src`` sources from ``rng``, the kNN graph, and
+    :func:`geodesic_accuracy` against ``||U_i - U_j||`` (the cloud depends on (seed, n) only, so
+    settings differing in k are paired). Returns ``{(n, k): {q: array over seeds}}``: the keys
+    of :func:`geodesic_accuracy`, ``"spearman_euclid"`` (straight lines), ``"short"``
+    (:func:`short_circuit_edges`), ``"x" = sqrt(k A / (pi^3 n))`` (eq-geodesic-distance-threshold).
+    ValueError: empty ``settings`` or ``seeds``, bad ``n``/``k`` (from the callees).
+    """
+    if not (settings := list(settings)) or not (seeds := list(seeds)):
+        raise ValueError("settings and seeds must be non-empty")
+    area = (spiral_arclength(4.5 * math.pi) - spiral_arclength(1.5 * math.pi)) * 21.0
+    clouds, out = {}, {}  # one cloud per (n, seed), shared by every k
+    for n, k in settings:
+        runs = []
+        for seed in seeds:
+            if (n, seed) not in clouds:
+                rng = np.random.default_rng([*seed_key, seed, n])
+                X, U = swiss_roll(n, rng)
+                src = rng.choice(n, n_src, replace=False)
+                D_true = cdist(U[src], U)
+                clouds[(n, seed)] = (X, U, src, D_true,
+                                     geodesic_accuracy(cdist(X[src], X), D_true)["spearman"])
+            X, U, src, D_true, rho_e = clouds[(n, seed)]
+            G = knn_graph(X, k)
+            acc = geodesic_accuracy(geodesic_distances(G, src), D_true)
+            acc.update(spearman_euclid=rho_e, short=short_circuit_edges(G, U),
+                       x=math.sqrt(k * area / (math.pi**3 * n)))
+            runs.append(acc)
+        out[(n, k)] = {q: np.array([r[q] for r in runs]) for q in runs[0]}
+    return out
+
+
+def plot_sweeps(by_k: dict, by_n: dict, euclid: tuple):
+    """The sweep figure of chapter geodesic-distance, section 4: ``by_k``, ``by_n`` as returned
+    by :func:`knn_sweep`. Left: Spearman against ``x`` (mean ± se), a grey band ``euclid =
+    (mean, se)`` ± 2 se for straight lines, the threshold x = 1; right: relative error and bias
+    against k for ``by_k``. Returns the figure. ValueError: an empty sweep.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+
+    from lib.stats import mean_se
+
+    if not by_k or not by_n:
+        raise ValueError("by_k and by_n must each hold at least one setting")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for runs, label, fmt in ((by_k, "vary k", "o-"), (by_n, "vary N", "s--")):
+        m_se = np.array([mean_se(r["spearman"]) for r in runs.values()])
+        ax1.errorbar([r["x"][0] for r in runs.values()], m_se[:, 0], m_se[:, 1], fmt=fmt, ms=4,
+                     capsize=2, label=label)
+    ax1.axhspan(euclid[0] - 2 * euclid[1], euclid[0] + 2 * euclid[1], color="0.8", label="straight line")
+    ax1.axvline(1.0, color="k", ls=":", lw=1, label="predicted threshold $x=1$")
+    ax1.set(xlabel="$x$", ylabel="Spearman with exact geodesic", ylim=(0.2, 1.03))
+    ax1.legend(loc="center left")
+    ks = [k for _, k in by_k]
+    for q, lab in (("rel_err", "mean |relative error|"), ("bias", "mean signed error")):
+        m_se = np.array([mean_se(r[q]) for r in by_k.values()])
+        ax2.errorbar(ks, m_se[:, 0], m_se[:, 1], fmt="o-", ms=4, capsize=2, label=lab)
+    ax2.axhline(0, color="k", lw=0.8)
+    ax2.set(xscale="log", xlabel="$k$", ylabel="relative error")
+    ax2.xaxis.set_major_locator(FixedLocator(ks)), ax2.xaxis.set_minor_locator(NullLocator())
+    ax2.xaxis.set_major_formatter(ScalarFormatter()), ax2.legend()
+    return fig
+
+
+def plot_estimates(d_true, panels: dict, n_show: int, rng):
+    """Estimated against exact distance (chapter geodesic-distance, section 3), one panel per
+    ``panels`` entry (title -> array like ``d_true``), ``n_show`` pairs drawn by ``rng``.
+    Returns the figure. ValueError: shapes differ, ``n_show`` not in [1, d_true.size].
+    """
+    import matplotlib.pyplot as plt
+
+    d_true = checks.float64_array(d_true, "d_true").ravel()
+    n_show = checks.integer(n_show, "n_show", minimum=1, maximum=d_true.size)
+    show = rng.choice(d_true.size, n_show, replace=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(10, 3.4), sharey=True, squeeze=False)
+    for ax, (title, d) in zip(axes[0], panels.items(), strict=True):
+        d = checks.float64_array(d, "panels").ravel()
+        if d.shape != d_true.shape:
+            raise ValueError(f"panels: {title!r} has shape {d.shape}, want {d_true.shape}")
+        ax.plot(d_true[show], d[show], ".", ms=2, alpha=0.5)
+        ax.plot([0, 100], [0, 100], "k--", lw=1)
+        ax.set(title=title, xlabel="exact geodesic $d_M$", xlim=(0, 100), ylim=(0, 110))
+    axes[0, 0].set_ylabel("estimated distance")
+    return fig

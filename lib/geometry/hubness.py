@@ -8,8 +8,12 @@
 * :func:`expected_k_occurrence` -- the exact conditional mean ``E[N_k | ||x|| = rho]`` for
   standard normal data, by two-dimensional quadrature, and :func:`probit_hub_limit`, its
   closed-form large-dimension approximation;
+* :func:`norm_bin_residuals` -- simulated counts minus that formula, averaged in norm bins;
+* :func:`chi_norm_average` -- ``E[f(|x|)]`` for ``x ~ N(0, I_d)``, to average the above over norms;
 * :func:`skewness`, :func:`top_share` -- two summaries of how unequal the counts are;
-* :func:`hub_filter` -- keep the latents whose hub value exceeds ``t`` (the article's sampler).
+* :func:`hub_filter` -- keep the latents whose hub value exceeds ``t`` (the article's sampler);
+* :func:`plot_ball_collapse`, :func:`plot_dimension_study`, :func:`plot_hub_norm` -- the
+  chapter's figures.
 
 Conventions (contract ``shared/contracts/geometry.md``): NumPy in, NumPy out; array inputs are
 anything ``numpy.asarray`` accepts (CPU torch tensors included), computed in float64; counts are
@@ -32,9 +36,14 @@ __all__ = [
     "k_occurrence",
     "expected_k_occurrence",
     "probit_hub_limit",
+    "norm_bin_residuals",
+    "chi_norm_average",
     "skewness",
     "top_share",
     "hub_filter",
+    "plot_ball_collapse",
+    "plot_dimension_study",
+    "plot_hub_norm",
 ]
 
 
@@ -164,6 +173,53 @@ def probit_hub_limit(s, n_points: int, k: int) -> np.ndarray:
     return (n_points - 1) * stats.norm.cdf(-math.sqrt(1.5) * z - s / math.sqrt(2.0))
 
 
+def norm_bin_residuals(clouds, d: int, n_points: int, k: int,
+                       quantiles=(0.01, 0.05, 0.2, 0.5), n_grid: int = 60) -> dict:
+    r"""Compare simulated hub values with :func:`expected_k_occurrence` in norm bins (chapter
+    *Hubness*, section 4.2). ``clouds``: a list of ``(counts, norms)`` pairs, one per cloud of
+    ``n_points`` ``N(0, I_d)`` points. The formula is evaluated on ``n_grid`` norms spanning all
+    clouds and interpolated in log space; bins are cut at the ``quantiles`` of ``chi_d``.
+    Returns ``"diff"`` (clouds x bins: mean of count minus prediction per bin), ``"pred_first"``
+    (per cloud, mean prediction in the first bin), and the pooled ``"norms"``, ``"counts"``,
+    ``"grid"``, ``"expected"`` (the formula on the grid). ``ValueError`` for no clouds, or
+    quantiles not increasing in ``(0, 1)``.
+    """
+    if len(clouds) == 0:
+        raise ValueError("clouds must hold at least one (counts, norms) pair")
+    q = np.asarray(quantiles, dtype=np.float64)
+    if q.ndim != 1 or np.any(q <= 0) or np.any(q >= 1) or np.any(np.diff(q) <= 0):
+        raise ValueError("quantiles must increase strictly inside (0, 1)")
+    allr = np.concatenate([_sample(r, "norms") for _, r in clouds])
+    grid = np.linspace(allr.min(), allr.max(), checks.integer(n_grid, "n_grid", minimum=2))
+    log_e = np.log(expected_k_occurrence(grid, d, n_points, k))
+    edges = np.sqrt(stats.chi2.ppf(q, d))
+    diffs, first = [], []
+    for cnt, r in clouds:
+        pred, b = np.exp(np.interp(r, grid, log_e)), np.digitize(r, edges)
+        diffs.append([(cnt[b == i] - pred[b == i]).mean() for i in range(q.size + 1)])
+        first.append(pred[b == 0].mean())
+    return {"diff": np.array(diffs), "pred_first": np.array(first), "norms": allr,
+            "counts": np.concatenate([c for c, _ in clouds]), "grid": grid,
+            "expected": np.exp(log_e)}
+
+
+def chi_norm_average(f, d: int, nodes: int = 64) -> float:
+    r"""``E[f(R)]`` for ``R = |x|``, ``x ~ N(0, I_d)`` (so ``R^2 ~ chi^2_d``), by ``nodes``-point
+    Gauss-Legendre quadrature on ``[max(0, sqrt(d) - 7), sqrt(d) + 7]`` (about ten standard
+    deviations of ``R`` each side; chapter *Hubness*, the check that eq. ``eq-hubness-exact``
+    averages to ``k``). ``f``: vectorised, array of norms in, array out. ``ValueError`` for
+    ``f`` not callable, ``d < 1`` or ``nodes < 1``.
+    """
+    if not callable(f):
+        raise ValueError(f"f must be callable, got {type(f).__name__}")
+    d = checks.integer(d, "d", minimum=1)
+    nodes = checks.integer(nodes, "nodes", minimum=1)
+    u, w = special.roots_legendre(nodes)
+    lo, hi = max(0.0, math.sqrt(d) - 7), math.sqrt(d) + 7
+    r = (u + 1) / 2 * (hi - lo) + lo
+    return float((f(r) * w * (hi - lo) / 2 * stats.chi2.pdf(r * r, d) * 2 * r).sum())
+
+
 def _sample(x, name: str) -> np.ndarray:
     arr = checks.float64_array(x, name)
     if arr.ndim != 1:
@@ -231,3 +287,114 @@ def hub_filter(sample_fn, size: int, k: int = 5, t: float = 50, batch: int = 100
             return np.concatenate(kept, axis=0)[:size]
     raise RuntimeError(f"hub_filter: only {total} of {size} rows after max_rounds={max_rounds} "
                        f"rounds (lower t or raise max_rounds)")
+
+
+def plot_ball_collapse(accepted, n_samples: int):
+    r"""The figure of chapter *Hubness*, section 1 (``fig-hubness-ball``): left, ``V_n / 2^n``
+    for ``n <= 100`` (line) and the measured acceptance rates ``accepted[n - 1] / n_samples`` of
+    rejection sampling for ``n = 1..len(accepted)`` with 4 binomial standard errors; right, the
+    volume share ``rho^n`` within radius ``rho`` for ``n`` = 2, 10, 100. Returns the figure.
+    ``ValueError`` for ``accepted`` not 1-D or ``n_samples < 1``.
+    """
+    import matplotlib.pyplot as plt
+
+    from lib.stats import proportion_se
+
+    acc = _sample(accepted, "accepted")
+    n_samples = checks.integer(n_samples, "n_samples", minimum=1)
+    ns = np.arange(1, acc.size + 1)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    nn = np.arange(1, 101)
+    a1.semilogy(nn, ball_to_cube_ratio(nn), label=r"$V_n/2^n$")
+    a1.errorbar(ns, acc / n_samples, yerr=4 * proportion_se(ball_to_cube_ratio(ns), n_samples),
+                fmt="o", ms=4, label="rejection sampling")
+    a1.set(xlabel="dimension $n$", ylabel="share of the cube")
+    rho = np.linspace(0, 1, 200)
+    for dim in (2, 10, 100):
+        a2.plot(rho, rho**dim, label=f"$n={dim}$")
+    a2.set(xlabel=r"radius $\varrho$", ylabel=r"volume share within $\varrho$")
+    a1.legend()
+    a2.legend()
+    return fig
+
+
+def plot_dimension_study(runs: dict, pooled: dict):
+    r"""The four-panel figure of chapter *Hubness*, section 4.1-4.2 (``fig-hubness-dimension``).
+
+    ``runs``: ``{d: [(counts, norms), ...]}``, one pair per cloud (same number of clouds for
+    every ``d``); ``pooled``: ``{d: (norms, counts, grid, expected)}`` with ``expected`` the
+    values of :func:`expected_k_occurrence` on ``grid``. Panels: histograms of the counts of the
+    first cloud for ``d`` in 2, 10, 50, 200 (those present); skewness per cloud and its median;
+    top-20% share and never-named share (mean, 2 standard errors); binned mean count against the
+    standardised squared norm, with the formula as lines. Returns the matplotlib figure.
+    ``ValueError`` for an empty ``runs``.
+    """
+    import matplotlib.pyplot as plt
+
+    from lib.stats import mean_se
+
+    if not runs:
+        raise ValueError("runs must hold at least one dimension")
+    dims = sorted(runs)
+    seeds = len(runs[dims[0]])
+    skew = {d: [skewness(c) for c, _ in runs[d]] for d in dims}
+    share = {"top-20% share": {d: mean_se(np.array([top_share(c) for c, _ in runs[d]]))
+                               for d in dims},
+             "never named": {d: mean_se(np.array([(c == 0).mean() for c, _ in runs[d]]))
+                             for d in dims}}
+    fig, ((a1, a2), (a3, a4)) = plt.subplots(2, 2, figsize=(9, 6.6))
+    for d in (d for d in (2, 10, 50, 200) if d in runs):
+        cnt = runs[d][0][0]
+        a1.hist(cnt, bins=np.arange(0, cnt.max() + 5, 5), histtype="step", label=f"$d={d}$")
+    a1.set(yscale="log", xlabel="$N_k$", ylabel="points")
+    jitter = np.random.default_rng(0)  # horizontal jitter of the dots only
+    for d in dims:
+        a2.plot(np.full(seeds, d) * np.exp(jitter.uniform(-0.08, 0.08, seeds)), skew[d], ".",
+                color="C0", alpha=0.5)
+    a2.plot(dims, [np.median(skew[d]) for d in dims], "-", color="C0",
+            label=f"median of {seeds} clouds")
+    a2.set(xscale="log", xlabel="dimension $d$", ylabel="skewness of $N_k$")
+    for lab, ms in share.items():
+        a3.errorbar(dims, [ms[d][0] for d in dims], yerr=[2 * ms[d][1] for d in dims],
+                    fmt="o-", ms=4, label=lab)
+    a3.axhline(0.8, color="grey", ls=":", lw=1)
+    a3.set(xscale="log", xlabel="dimension $d$", ylabel="share")
+    for j, (d, (r, cnt, grid, expected)) in enumerate(pooled.items()):
+        sd, sg = (r**2 - d) / math.sqrt(2 * d), (grid**2 - d) / math.sqrt(2 * d)
+        b = np.digitize(sd, np.quantile(sd, np.linspace(0, 1, 21)[1:-1]))
+        a4.plot([sd[b == i].mean() for i in range(20)], [cnt[b == i].mean() for i in range(20)],
+                "o", ms=4, color=f"C{j}", label=f"$d={d}$")
+        a4.plot(sg, expected, "-", color=f"C{j}", lw=1)
+    a4.set(yscale="log", xlim=(-3.5, 3.5), ylim=(0.05, 400),
+           xlabel="standardised squared norm $s$", ylabel="mean $N_k$")
+    for ax in (a1, a2, a3, a4):
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_hub_norm(norms, counts, t: float, d: int, n_points: int, k: int):
+    r"""Hub value (plus one, log scale) against the norm for one batch of ``n_points`` standard
+    normal latents (chapter *Hubness*, section 4.3, ``fig-hubness-norm``), with
+    :func:`expected_k_occurrence` (solid), :func:`probit_hub_limit` (dashed) and the filter
+    threshold ``t`` (dotted); the latents with ``counts > t`` are highlighted. ``d``: the
+    dimension. Returns the matplotlib figure. ``ValueError`` for arrays of different lengths.
+    """
+    import matplotlib.pyplot as plt
+
+    rho, c = _sample(norms, "norms"), _sample(counts, "counts")
+    if rho.shape != c.shape:
+        raise ValueError(f"counts must have the shape of norms {rho.shape}, got {c.shape}")
+    d = checks.integer(d, "d", minimum=2)
+    hubs = c > t
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.scatter(rho[~hubs], c[~hubs] + 1, s=3, alpha=0.3, label="latents")
+    ax.scatter(rho[hubs], c[hubs] + 1, s=6, color="C1", label=f"kept: $N_{k} > {t:g}$")
+    rg = np.linspace(rho.min(), rho.max(), 80)
+    ax.plot(rg, expected_k_occurrence(rg, d, n_points, k) + 1, "k-", label="Eq. (exact)")
+    ax.plot(rg, probit_hub_limit((rg**2 - d) / math.sqrt(2 * d), n_points, k) + 1, "k--",
+            label="probit limit")
+    ax.axhline(t + 1, color="grey", ls=":")
+    ax.set(yscale="log", xlabel=r"$\|z\|$", ylabel=f"$N_{k} + 1$")
+    ax.legend()
+    return fig

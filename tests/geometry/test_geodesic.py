@@ -357,3 +357,63 @@ def test_top_m_overlap_bad_input(kw, name):
     args = {"D": np.ones((3, 10)), "D_true": np.ones((3, 10)), "m": 3, "exclude": [0, 1, 2]} | kw
     with pytest.raises(ValueError, match=name):
         top_m_overlap(**args)
+
+
+# -- chapter helpers moved into the module ----------------------------------------------------
+def test_roll_path_length():
+    from lib.geometry import roll_path_length
+
+    # along h at fixed t the roll is a straight line: the polyline length is exact
+    P = np.stack([np.full(11, spiral_arclength(6.0)), np.linspace(0, 7, 11)], axis=1)
+    assert roll_path_length(P) == pytest.approx(7.0, rel=1e-14)
+    # along u at fixed h: an inscribed polyline of the spiral, shorter by at most k^2 (L/m)^2 / 24
+    u0, u1 = spiral_arclength(5.0), spiral_arclength(12.0)
+    P = np.stack([np.linspace(u0, u1, 2001), np.zeros(2001)], axis=1)
+    L, kappa = u1 - u0, (2 + 25) / 26**1.5
+    got = roll_path_length(np.stack([P, P]))
+    assert got.shape == (2,)
+    assert np.all((L - got) / L >= -1e-14) and np.all((L - got) / L <= kappa**2 * (L / 2000) ** 2 / 24)
+    with pytest.raises(ValueError, match="P"):
+        roll_path_length(np.ones((4, 3)))
+
+
+def test_knn_sweep_matches_manual_trial():
+    from lib.geometry import knn_sweep
+
+    out = knn_sweep([(300, 6), (300, 12)], [0, 1], seed_key=(5,), n_src=20)
+    assert set(out) == {(300, 6), (300, 12)}
+    r6, r12 = out[(300, 6)], out[(300, 12)]
+    assert r6["spearman"].shape == (2,)
+    np.testing.assert_array_equal(r6["spearman_euclid"], r12["spearman_euclid"])  # paired
+    rng = np.random.default_rng([5, 1, 300])
+    X, U = swiss_roll(300, rng)
+    src = rng.choice(300, 20, replace=False)
+    G = knn_graph(X, 12)
+    acc = geodesic_accuracy(geodesic_distances(G, src), cdist(U[src], U))
+    assert r12["rel_err"][1] == acc["rel_err"] and r12["spearman"][1] == acc["spearman"]
+    assert r12["short"][1] == short_circuit_edges(G, U)
+    area = (spiral_arclength(4.5 * math.pi) - spiral_arclength(1.5 * math.pi)) * 21.0
+    assert r12["x"][0] == pytest.approx(math.sqrt(12 * area / (math.pi**3 * 300)), rel=1e-15)
+    with pytest.raises(ValueError, match="settings"):
+        knn_sweep([], [0])
+
+
+def test_geodesic_plots_smoke():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lib.geometry import knn_sweep, plot_estimates, plot_sweeps
+
+    by_k = knn_sweep([(200, 6), (200, 10)], [0, 1], n_src=10)
+    by_n = knn_sweep([(150, 6), (200, 6)], [0, 1], n_src=10)
+    assert len(plot_sweeps(by_k, by_n, (0.5, 0.01)).axes) == 2
+    rng = np.random.default_rng(0)
+    d = rng.uniform(1, 50, 100)
+    assert len(plot_estimates(d, {"a": d, "b": 2 * d}, 30, rng).axes) == 2
+    with pytest.raises(ValueError, match="panels"):
+        plot_estimates(d, {"a": d[:5]}, 3, rng)
+    with pytest.raises(ValueError, match="by_k"):
+        plot_sweeps({}, by_n, (0.5, 0.01))
+    plt.close("all")

@@ -321,3 +321,74 @@ def test_hub_filter_bad_sample_fn():
     with pytest.raises(ValueError, match="sample_fn"):
         hub_filter(lambda n: rng.standard_normal((n, next(dims))), size=10**6, k=2, t=-1,
                    batch=50, max_rounds=3)
+
+
+# -- chapter helpers moved into the module ----------------------------------------------------
+def test_chi_norm_average_moments_and_bad_input():
+    from lib.geometry import chi_norm_average
+
+    for d in (5, 50, 512):  # E R^2 = d and E 1 = 1 for R^2 ~ chi^2_d
+        assert chi_norm_average(lambda r: r**2, d) == pytest.approx(d, rel=1e-10)
+        assert chi_norm_average(np.ones_like, d) == pytest.approx(1.0, rel=1e-10)
+    want = math.sqrt(2) * math.exp(math.lgamma(25.5) - math.lgamma(25))  # E R, d = 50
+    assert chi_norm_average(lambda r: r, 50) == pytest.approx(want, rel=1e-10)
+    with pytest.raises(ValueError, match="f"):
+        chi_norm_average(3.0, 10)
+    with pytest.raises(ValueError, match="d"):
+        chi_norm_average(np.ones_like, 0)
+    with pytest.raises(ValueError, match="nodes"):
+        chi_norm_average(np.ones_like, 10, nodes=0)
+
+
+def test_norm_bin_residuals_against_manual_binning():
+    from lib.geometry import norm_bin_residuals
+
+    rng = np.random.default_rng(3)
+    clouds = []
+    for _ in range(3):
+        X = rng.standard_normal((300, 20))
+        clouds.append((k_occurrence(X, 5), np.linalg.norm(X, axis=1)))
+    res = norm_bin_residuals(clouds, 20, 300, 5, quantiles=(0.1, 0.5), n_grid=40)
+    assert res["diff"].shape == (3, 3) and res["pred_first"].shape == (3,)
+    assert res["counts"].sum() == 3 * 300 * 5 and res["norms"].size == 900
+    edges = np.sqrt(stats.chi2.ppf([0.1, 0.5], 20))
+    cnt, r = clouds[1]
+    pred = np.interp(r, res["grid"], res["expected"])  # linear vs log-linear: close on a fine grid
+    b = np.searchsorted(edges, r, side="right")
+    manual = [(cnt[b == i] - pred[b == i]).mean() for i in range(3)]
+    np.testing.assert_allclose(res["diff"][1], manual, atol=0.05)
+    np.testing.assert_allclose(res["expected"], expected_k_occurrence(res["grid"], 20, 300, 5))
+    with pytest.raises(ValueError, match="quantiles"):
+        norm_bin_residuals(clouds, 20, 300, 5, quantiles=(0.5, 0.1))
+    with pytest.raises(ValueError, match="clouds"):
+        norm_bin_residuals([], 20, 300, 5)
+
+
+def test_plots_smoke():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lib.geometry import plot_ball_collapse, plot_dimension_study, plot_hub_norm
+
+    fig = plot_ball_collapse(np.array([100, 80, 52, 31, 16]), 100)
+    assert len(fig.axes) == 2
+    rng = np.random.default_rng(0)
+    runs, pooled = {}, {}
+    for d in (2, 10):
+        X = rng.standard_normal((200, d))
+        runs[d] = [(k_occurrence(X, 5), np.linalg.norm(X, axis=1))] * 2
+        grid = np.linspace(0.1, 5, 10)
+        pooled[d] = (runs[d][0][1], runs[d][0][0], grid, np.ones_like(grid))
+    assert len(plot_dimension_study(runs, pooled).axes) == 4
+    X = rng.standard_normal((300, 20))
+    c = k_occurrence(X, 5)
+    assert len(plot_hub_norm(np.linalg.norm(X, axis=1), c, 12, 20, 300, 5).axes) == 1
+    with pytest.raises(ValueError, match="counts"):
+        plot_hub_norm(np.ones(3), np.ones(4), 1, 20, 300, 5)
+    with pytest.raises(ValueError, match="n_samples"):
+        plot_ball_collapse(np.ones(3), 0)
+    with pytest.raises(ValueError, match="runs"):
+        plot_dimension_study({}, {})
+    plt.close("all")
