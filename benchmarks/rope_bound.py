@@ -183,15 +183,7 @@ class _Float32Replay:
 def float32_search(L: int, d: int = 128, stages: int = 5, native: bool = False) -> list[float]:
     """The article's nested grid (as ``lib.transformers.su_grid_search``), float32 verdicts
     (:func:`f32_pairs`; ``native`` selects NumPy's own float32 arithmetic)."""
-    replay = _Float32Replay(L, d, native)
-    B = 1000 * L
-    out = []
-    for k in range(1, stages + 1):
-        grid = np.linspace(0, 1, 10**k + 1)[1:] * B
-        i = replay.first_feasible(grid)
-        B = grid[i] if i is not None else B
-        out.append(float(B))
-    return out
+    return transformers.nested_grid(_Float32Replay(L, d, native).first_feasible, L, stages)
 
 
 def machine() -> dict:

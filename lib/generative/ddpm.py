@@ -220,11 +220,7 @@ def ancestral_sample(x_T, denoise, sched, rng, var: str = "posterior") -> np.nda
         raise ValueError(f"denoise must be callable, got {type(denoise).__name__}")
     x = np.array(checks.float64_array(x_T, "x_T"), dtype=np.float64)
     for t in range(T, 0, -1):
-        x0_hat = denoise(x, t)
-        if tuple(np.shape(x0_hat)) != x.shape:
-            raise ValueError(f"denoise returned shape {tuple(np.shape(x0_hat))} at t = {t}, "
-                             f"expected {x.shape}")
-        x0_hat = checks.float64_array(x0_hat, "denoise(x, t)")
+        x0_hat = _denoised(denoise, x, t)
         c_x, c_0, post_var = _posterior_coefs(s, t)
         mean = c_x * x + c_0 * x0_hat
         if t > 1:
@@ -233,6 +229,15 @@ def ancestral_sample(x_T, denoise, sched, rng, var: str = "posterior") -> np.nda
         else:
             x = mean
     return x
+
+
+def _denoised(denoise, x: np.ndarray, t: int) -> np.ndarray:
+    """``denoise(x, t)`` checked: the shape of ``x``, finite float64."""
+    x0_hat = denoise(x, t)
+    if tuple(np.shape(x0_hat)) != x.shape:
+        raise ValueError(f"denoise returned shape {tuple(np.shape(x0_hat))} at t = {t}, "
+                         f"expected {x.shape}")
+    return checks.float64_array(x0_hat, "denoise(x, t)")
 
 
 def renoise_sample(x_T, denoise, sched, rng, rho="posterior") -> np.ndarray:
@@ -251,11 +256,7 @@ def renoise_sample(x_T, denoise, sched, rng, rho="posterior") -> np.ndarray:
         rho = checks.real(rho, "rho", low=0.0, high=1.0)
     x = np.array(checks.float64_array(x_T, "x_T"), dtype=np.float64)
     for t in range(T, 0, -1):
-        x0_hat = denoise(x, t)
-        if tuple(np.shape(x0_hat)) != x.shape:
-            raise ValueError(f"denoise returned shape {tuple(np.shape(x0_hat))} at t = {t}, "
-                             f"expected {x.shape}")
-        x0_hat = checks.float64_array(x0_hat, "denoise(x, t)")
+        x0_hat = _denoised(denoise, x, t)
         if t == 1:
             x = x0_hat
             break

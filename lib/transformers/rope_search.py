@@ -17,6 +17,7 @@ from lib.transformers.rope_feasibility import _Oracle, is_feasible
 
 __all__ = [
     "su_grid_search",
+    "nested_grid",
     "base_lower_bound",
     "certified_base_infimum",
 ]
@@ -142,12 +143,19 @@ def su_grid_search(length: int, d: int = 128, *, stages: int = 5) -> list[float]
     L = _check_length(length)
     if isinstance(stages, bool) or not isinstance(stages, int) or stages < 1:
         raise ValueError(f"stages must be an integer >= 1, got {stages!r}")
-    scanner = _Scanner(L, d)
+    return nested_grid(_Scanner(L, d).first_feasible, L, stages)
+
+
+def nested_grid(first_feasible, L: int, stages: int) -> list[float]:
+    """The article's nested grid over bases, given a ``first_feasible(grid) -> index | None``
+    verdict: start at ``B = 1000 L``; stage k scans ``linspace(0, 1, 10^k + 1)[1:] * B`` and
+    moves ``B`` to the first feasible base. Shared by :func:`su_grid_search` (exact float64
+    verdicts) and the float32 replays of ``benchmarks/rope_bound.py``."""
     B = 1000 * L
     out = []
     for k in range(1, stages + 1):
         grid = np.linspace(0, 1, 10**k + 1)[1:] * B
-        i = scanner.first_feasible(grid)
+        i = first_feasible(grid)
         B = grid[i] if i is not None else B
         out.append(float(B))
     return out

@@ -309,3 +309,13 @@ def test_stored_float32_replay_at_512k():
 def test_bad_input_raises_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_nested_grid_with_a_known_verdict():
+    """nested_grid alone, with the verdict 'feasible iff base >= 1234.5' at L = 4 (B = 4000):
+    worked by hand, the stages give 1600, 1248 and 1235.52 (990 x 1.248)."""
+    def first(g):
+        ok = g >= 1234.5
+        return int(np.argmax(ok)) if ok.any() else None
+
+    assert transformers.nested_grid(first, 4, 3) == pytest.approx([1600.0, 1248.0, 1235.52], rel=1e-12)
