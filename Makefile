@@ -4,7 +4,11 @@
 #               under nbval, the book build with warnings as errors, and browser tests of
 #               the built site (skipped, with a reason, when Chromium is not installed)
 # Other targets: make chapter CH=chapters/<part>/<slug>.md (one chapter's checks alone),
-#                make lint, make unit, make chapters, make sync, make site, make clean.
+#                make lint, make unit, make chapters, make sync, make site,
+#                make bench [QUICK=1] (benchmark table -> _build/bench.json),
+#                make mutate MODULE=lib/<part>/<module>.py (mutation testing -> data/mutation.json),
+#                make lab (JupyterLab on the chapters), make lock (refresh constraints.txt),
+#                make clean (keeps the execution cache), make distclean (removes all of _build).
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -22,13 +26,15 @@ export PYTHONDONTWRITEBYTECODE := 1
 NBVAL := -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 STAGE := bash tools/stage.sh
 
-.PHONY: book test lint sync unit chapters site build chapter clean setup
+.PHONY: book test lint sync unit chapters site build chapter clean distclean setup lock bench \
+	mutate lab
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt \
+		-c constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
@@ -60,5 +66,17 @@ chapter: $(STAMP)
 	@test -n "$(CH)" || { echo "usage: make chapter CH=chapters/<part>/<slug>.md"; exit 2; }
 	@$(STAGE) "$(CH)" bash tools/pytest.sh $(CH) $(NBVAL)
 
+# The execution cache (_build/.jupyter_cache) survives `make clean`: its keys are exact
+# (_ext/execkey.py), so it is never stale, and re-executing 38 chapters costs minutes.
 clean:
+	@find _build -mindepth 1 -maxdepth 1 ! -name .jupyter_cache ! -name .jupyter_cache.lock \
+		-exec rm -rf {} + 2>/dev/null || true
+
+distclean:
 	rm -rf _build
+
+lock:
+	bash tools/lock.sh
+
+bench: $(STAMP)
+	@$(BIN)/python tools/bench.py $(if $(QUICK),--quick,)

@@ -4,12 +4,21 @@ With ``--nbval-lax`` (or ``--nbval``), every ``chapters/**/*.md`` whose YAML hea
 ``format_name: myst`` is read with jupytext and executed cell by cell by nbval's kernel
 machinery, so no ``.ipynb`` is ever generated in the tree. At the end of the run a table of
 per-chapter execution times is printed (the budget is 60 s a chapter).
+
+Execute once: a chapter whose every cell ran and passed is stored, with the outputs nbval
+received, in the book build's execution cache (``_build/.jupyter_cache``) under the key the
+build will look up (``_ext/execkey.py``), so the build that follows renders it without
+executing it again. A chapter with a failing or skipped cell is not stored (the build would
+execute it, and fail on it, again).
 """
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).parent
 CHAPTER_BUDGET_S = 60.0
@@ -87,3 +96,85 @@ def pytest_terminal_summary(terminalreporter):
     for path, t in sorted(_chapter_time.items(), key=lambda kv: -kv[1]):
         flag = "  OVER BUDGET" if t > CHAPTER_BUDGET_S else ""
         tr.write_line(f"{t:7.1f} s  {path}{flag}")
+
+
+# --------------------------------------------------------------------------- execute once
+_runs: dict[str, dict] = {}  # chapter path -> {"cells": {num: outputs}, "failed": bool, "t": s}
+
+
+def _chapter_item(item) -> bool:
+    return hasattr(item, "cell_num") and str(item.path).endswith(".md")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if not _chapter_item(item):
+        return
+    report = outcome.get_result()
+    run = _runs.setdefault(str(item.path), {"cells": {}, "failed": False, "t": 0.0})
+    run["t"] += report.duration
+    if report.failed or report.skipped:
+        run["failed"] = True
+    elif report.when == "call":
+        run["cells"][item.cell_num] = list(getattr(item, "test_outputs", None) or [])
+
+
+def pytest_runtest_teardown(item, nextitem):
+    if not _chapter_item(item):
+        return
+    if nextitem is not None and getattr(nextitem, "parent", None) is item.parent:
+        return
+    run = _runs.pop(str(item.path), None)
+    if run is None or run["failed"]:
+        return
+    try:
+        _store_executed(Path(item.path), item.parent.nb, run["cells"], run["t"])
+    except Exception as err:  # noqa: BLE001 - storing is an optimisation; say why it failed
+        print(f"\n[execute once] {item.path}: not stored ({type(err).__name__}: {err})")
+
+
+def _store_executed(md: Path, nbval_nb, outputs: dict, seconds: float) -> None:
+    """Store one executed chapter in the build's jupyter-cache, under the build's key."""
+    import fcntl
+    import platform
+
+    import yaml
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import execkey
+
+    ran = [c.source for c in nbval_nb.cells if c.cell_type == "code"]
+    if sorted(outputs) != list(range(len(ran))):
+        return  # not every cell ran (a -k selection): nothing to store
+    parse = (yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8")) or {}).get(
+        "parse", {})
+    config = MdParserConfig(enable_extensions=set(parse.get("myst_enable_extensions", [])))
+    nb = read_myst_markdown_notebook(md.read_text(encoding="utf8"), config=config,
+                                     add_source_map=True, path=str(md))
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if [c.source for c in code] != ran:
+        raise ValueError("myst-nb and jupytext read different code cells")
+    for i, cell in enumerate(code):
+        cell.outputs = outputs[i]
+        cell.execution_count = i + 1
+        for out in cell.outputs:
+            if out.get("output_type") == "execute_result":
+                out["execution_count"] = i + 1
+    nb.metadata["language_info"] = {
+        "name": "python", "version": platform.python_version(), "mimetype": "text/x-python",
+        "file_extension": ".py", "pygments_lexer": "ipython3", "nbconvert_exporter": "python",
+        "codemirror_mode": {"name": "ipython", "version": 3}}
+    execkey.stamp(nb, execkey.chapter_key(md))
+    cache_dir = ROOT / "_build" / ".jupyter_cache"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(ROOT / "_build" / ".jupyter_cache.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two xdist workers share one SQLite database
+        get_cache(str(cache_dir)).cache_notebook_bundle(
+            CacheBundleIn(nb, str(md.resolve()), data={"execution_seconds": round(seconds, 2),
+                                                       "executed_by": "nbval"}),
+            check_validity=False, overwrite=True)

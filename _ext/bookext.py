@@ -2,10 +2,13 @@
 
 What it adds to a stock Jupyter Book build:
 
-1. **An execution cache keyed on ``lib/``.** jupyter-cache hashes only a notebook's own
-   cells, so an edit to ``lib/`` would silently keep stale outputs. At ``config-inited`` the
-   cache path becomes ``_build/.jupyter_cache/lib-<hash of lib/ and data/>``: any change to
-   the library gives a fresh cache and every chapter is executed again.
+1. **An exact execution-cache key per chapter.** jupyter-cache hashes only a notebook's own
+   code cells; ``execkey.chapter_key`` adds the lib modules the chapter imports
+   (transitively), the data files it reads and the locked environment, and is stamped into
+   the notebook before myst-nb looks it up. ``make test``'s nbval stage stores each chapter it
+   executed under the same key (``conftest.py``), so the build renders it without executing
+   it again. A chapter whose key changed since the last build is re-read (``env-get-outdated``),
+   and an edit to this extension invalidates the Sphinx environment (``env_version``).
 2. **A chapter header** built from the ``kexue:`` block of a chapter's YAML front matter:
    source article (link, English and Chinese title, date), the paper it discusses, and a
    download link to the *executed* ``.ipynb`` (stock Jupyter Book offers only the ``.md``).
@@ -22,10 +25,13 @@ import hashlib
 import html
 import importlib.metadata
 import json
+import os
 import platform
 import shutil
 from pathlib import Path
 
+import execkey
+import stored
 import yaml
 from docutils import nodes
 from docutils.parsers.rst import Directive
@@ -37,34 +43,85 @@ from lib.display import _tags_html  # one rendering of the claim labels (book an
 logger = logging.getLogger(__name__)
 
 CLAIMS_MIME = "application/vnd.kexue.claims+json"
-HASHED_FOLDERS = ("lib", "data")
 
 
 # --------------------------------------------------------------------------- cache key
-def lib_hash(srcdir: Path) -> str:
-    """Hash of every file under lib/ and data/ (paths and contents)."""
+def ext_version() -> int:
+    """Sphinx ``env_version`` of this extension: changes whenever a file of ``_ext/`` does,
+    so pages rendered by an older extension are not kept."""
     h = hashlib.sha256()
-    for folder in HASHED_FOLDERS:
-        base = srcdir / folder
-        if not base.is_dir():
-            continue
-        for f in sorted(base.rglob("*")):
-            if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
-                h.update(f.relative_to(srcdir).as_posix().encode())
-                h.update(b"\0")
-                h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return int(h.hexdigest()[:12], 16)
+
+
+def is_chapter_source(path: Path) -> bool:
+    path = Path(path)
+    if path.suffix != ".md" or "chapters" not in path.parts:
+        return False
+    head = path.read_text(encoding="utf8")[:2000]
+    return head.startswith("---") and "format_name: myst" in head
+
+
+def install_key_stamp() -> None:
+    """Stamp each chapter's execution key into its notebook before myst-nb matches it against
+    the cache (myst-nb has no hook between reading a notebook and executing it)."""
+    import myst_nb.sphinx_ as mnb
+
+    original = mnb.create_client
+    if getattr(original, "kexue_stamps_key", False):
+        return
+
+    def create_client(notebook, source, nb_config, logger, read_fmt=None):
+        if is_chapter_source(Path(source)):
+            execkey.stamp(notebook, execkey.chapter_key(Path(source)))
+            EXECUTION_ORIGIN[str(Path(source).resolve())] = cached_by(nb_config, notebook)
+        return original(notebook, source, nb_config, logger, read_fmt)
+
+    create_client.kexue_stamps_key = True
+    mnb.create_client = create_client
+
+
+EXECUTION_ORIGIN: dict[str, str | None] = {}  # chapter source -> who executed it (None: this build)
+
+
+def cached_by(nb_config, notebook) -> str | None:
+    """Who stored the execution-cache record this notebook matches, or None on a miss."""
+    from jupyter_cache import get_cache
+
+    try:
+        record = get_cache(nb_config.execution_cache_path).match_cache_notebook(notebook)
+    except KeyError:
+        return None
+    return (record.data or {}).get("executed_by", "a book build")
+
+
+def report_execution(app, exception):
+    """One line per build: how many chapters came from the cache and who executed them."""
+    if exception is not None or not EXECUTION_ORIGIN:
+        return
+    origins = list(EXECUTION_ORIGIN.values())
+    executed = sum(o is None for o in origins)
+    by: dict[str, int] = {}
+    for o in origins:
+        if o is not None:
+            by[o] = by.get(o, 0) + 1
+    parts = ", ".join(f"{n} executed earlier by {who}" for who, n in sorted(by.items()))
+    logger.info(f"[bookext] execution: {len(origins)} chapter(s) read; {executed} executed by "
+                f"this build; {len(origins) - executed} rendered from the cache"
+                + (f" ({parts})" if parts else ""), color="green")
 
 
 def set_cache_path(app, config):
-    srcdir = Path(app.srcdir)
-    root = Path(app.outdir).parent / ".jupyter_cache"  # _build/.jupyter_cache
-    key = f"lib-{lib_hash(srcdir)}"
-    if root.is_dir():  # drop caches of older libraries
+    # One cache for every build of this tree (the book, one-chapter builds) and for nbval: the
+    # keys are exact, so sharing is safe.
+    root = Path(app.srcdir) / "_build" / ".jupyter_cache"
+    if root.is_dir():  # caches of the old scheme (one folder per hash of all of lib/)
         for old in root.iterdir():
-            if old.is_dir() and old.name.startswith("lib-") and old.name != key:
+            if old.is_dir() and old.name.startswith("lib-"):
                 shutil.rmtree(old, ignore_errors=True)
-    config.nb_execution_cache_path = str(root / key)
+    config.nb_execution_cache_path = str(root)
+    install_key_stamp()
     static = Path(__file__).parent / "static"
     config.html_static_path = list(config.html_static_path) + [str(static)]
     config.html_favicon = str(static / "favicon.svg")
@@ -182,6 +239,12 @@ def on_doctree_read(app, doctree):
     if not meta:
         return
     env.kexue_meta[docname] = meta
+    env.kexue_exec_keys[docname] = execkey.chapter_key(src)
+    if os.environ.get("KEXUE_EXPECT_CACHED") == "1" and EXECUTION_ORIGIN.get(
+            str(src.resolve()), "") is None:
+        logger.warning(f"{docname}: executed by the build although make test's nbval stage "
+                       "had just run it: nbval stored it under a different key (or not at "
+                       "all); see conftest.py and _ext/execkey.py", type="kexue", subtype="exec")
     ipynb = executed_notebook(app, docname)
     payloads = read_payloads(ipynb)
     if not payloads and fill_from_cache(app, ipynb):
@@ -616,7 +679,7 @@ def on_doctree_resolved(app, doctree, fromdocname):
 def on_builder_inited(app):
     env = app.env
     for attr, default in (("kexue_meta", dict), ("kexue_claims", dict), ("kexue_extra", dict),
-                          ("kexue_ledger_docs", set)):
+                          ("kexue_ledger_docs", set), ("kexue_exec_keys", dict)):
         if not hasattr(env, attr):
             setattr(env, attr, default())
     if not hasattr(env, "kexue_ledger_page"):
@@ -627,6 +690,7 @@ def on_purge(app, env, docname):
     env.kexue_meta.pop(docname, None)
     env.kexue_claims.pop(docname, None)
     env.kexue_extra.pop(docname, None)
+    env.kexue_exec_keys.pop(docname, None)
     env.kexue_ledger_docs.discard(docname)
 
 
@@ -636,6 +700,8 @@ def on_merge(app, env, docnames, other):
     env.kexue_meta.update({d: other.kexue_meta[d] for d in docnames if d in other.kexue_meta})
     env.kexue_claims.update({d: other.kexue_claims[d] for d in docnames if d in other.kexue_claims})
     env.kexue_extra.update({d: other.kexue_extra[d] for d in docnames if d in other.kexue_extra})
+    env.kexue_exec_keys.update(
+        {d: other.kexue_exec_keys[d] for d in docnames if d in other.kexue_exec_keys})
     env.kexue_ledger_docs |= {d for d in other.kexue_ledger_docs if d in docnames}
 
 
@@ -674,8 +740,20 @@ def on_check_consistency(app, env):
 
 
 def on_get_outdated(app, env, added, changed, removed):
-    # Pages that summarise all chapters are rebuilt whenever anything is.
-    return sorted(env.kexue_ledger_docs - set(removed))
+    """Chapters whose execution key changed (a lib module they import, a data file they read,
+    the lock file), though their own source did not: re-read, so re-executed. Pages that
+    summarise all chapters are rebuilt whenever anything is."""
+    stale = set()
+    for docname, key in env.kexue_exec_keys.items():
+        if docname in removed or docname in changed:
+            continue
+        src = Path(env.doc2path(docname))
+        if not src.exists() or execkey.chapter_key(src) != key:
+            stale.add(docname)
+    if stale:
+        logger.info(f"[bookext] {len(stale)} chapter(s) with a changed execution key: "
+                    f"{', '.join(sorted(stale))}")
+    return sorted(stale | (env.kexue_ledger_docs - set(removed)))
 
 
 def setup(app):
@@ -698,5 +776,8 @@ def setup(app):
     app.add_directive("errata-index", ErrataIndex)
     app.add_directive("data-links", DataLinks)
     app.connect("build-finished", write_data_files)
+    app.connect("build-finished", report_execution)
+    stored.setup(app)
     app.add_css_file("bookext.css")
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "1.0", "env_version": ext_version(), "parallel_read_safe": True,
+            "parallel_write_safe": True}
