@@ -139,11 +139,8 @@ def _store_executed(md: Path, nbval_nb, outputs: dict, seconds: float) -> None:
     import fcntl
     import platform
 
-    import yaml
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
-    from myst_nb.core.read import read_myst_markdown_notebook
-    from myst_parser.config.main import MdParserConfig
 
     sys.path.insert(0, str(ROOT / "_ext"))
     import execkey
@@ -151,11 +148,7 @@ def _store_executed(md: Path, nbval_nb, outputs: dict, seconds: float) -> None:
     ran = [c.source for c in nbval_nb.cells if c.cell_type == "code"]
     if sorted(outputs) != list(range(len(ran))):
         return  # not every cell ran (a -k selection): nothing to store
-    parse = (yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8")) or {}).get(
-        "parse", {})
-    config = MdParserConfig(enable_extensions=set(parse.get("myst_enable_extensions", [])))
-    nb = read_myst_markdown_notebook(md.read_text(encoding="utf8"), config=config,
-                                     add_source_map=True, path=str(md))
+    nb = execkey.build_notebook(md, ROOT)
     code = [c for c in nb.cells if c.cell_type == "code"]
     if [c.source for c in code] != ran:
         raise ValueError("myst-nb and jupytext read different code cells")
@@ -169,10 +162,9 @@ def _store_executed(md: Path, nbval_nb, outputs: dict, seconds: float) -> None:
         "name": "python", "version": platform.python_version(), "mimetype": "text/x-python",
         "file_extension": ".py", "pygments_lexer": "ipython3", "nbconvert_exporter": "python",
         "codemirror_mode": {"name": "ipython", "version": 3}}
-    execkey.stamp(nb, execkey.chapter_key(md))
-    cache_dir = ROOT / "_build" / ".jupyter_cache"
+    cache_dir = execkey.cache_dir(ROOT)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with open(ROOT / "_build" / ".jupyter_cache.lock", "w") as lock:
+    with open(cache_dir.parent / ".jupyter_cache.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two xdist workers share one SQLite database
         get_cache(str(cache_dir)).cache_notebook_bundle(
             CacheBundleIn(nb, str(md.resolve()), data={"execution_seconds": round(seconds, 2),

@@ -176,6 +176,29 @@ def stamp(notebook, key: str) -> None:
     notebook.metadata["kernelspec"][KEY_FIELD] = key
 
 
+def build_notebook(md: Path, root: Path = ROOT):
+    """The notebook the book build makes of a chapter (myst-nb's reader, with the MyST
+    extensions of ``_config.yml``), with its execution key stamped: what the build looks up in
+    the execution cache."""
+    import yaml
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    config_file = root / "_config.yml"
+    conf = yaml.safe_load(config_file.read_text(encoding="utf8")) if config_file.exists() else {}
+    extensions = set((conf or {}).get("parse", {}).get("myst_enable_extensions", []))
+    nb = read_myst_markdown_notebook(Path(md).read_text(encoding="utf8"),
+                                     config=MdParserConfig(enable_extensions=extensions),
+                                     add_source_map=True, path=str(md))
+    stamp(nb, chapter_key(Path(md), root))
+    return nb
+
+
+def cache_dir(root: Path = ROOT) -> Path:
+    """The execution cache every build of this tree and the nbval stage share."""
+    return root / "_build" / ".jupyter_cache"
+
+
 def clear_caches() -> None:
     """Forget parsed modules (a long-lived process that sees lib/ change)."""
     _module_deps.cache_clear()
