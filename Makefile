@@ -5,7 +5,8 @@
 #               the built site (skipped, with a reason, when Chromium is not installed)
 # Other targets: make chapter CH=chapters/<part>/<slug>.md (one chapter's checks alone),
 #                make lint, make unit, make chapters, make sync, make site,
-#                make bench [QUICK=1] (benchmark table -> _build/bench.json),
+#                make bench [QUICK=1] [STORE=1] (benchmark table -> _build/bench.json; STORE=1
+#                also data/benchmarks.json, the copy the status page shows),
 #                make mutate MODULE=lib/<part>/<module>.py (mutation testing -> data/mutation.json),
 #                make lab (JupyterLab on the chapters), make lock (refresh constraints.txt),
 #                make clean (keeps the execution cache), make distclean (removes all of _build).
@@ -82,4 +83,4 @@ lock:
 	bash tools/lock.sh
 
 bench: $(STAMP)
-	@$(BIN)/python tools/bench.py $(if $(QUICK),--quick,)
+	@$(BIN)/python tools/bench.py $(if $(QUICK),--quick,) $(if $(STORE),--store,)

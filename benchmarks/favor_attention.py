@@ -17,6 +17,17 @@ compared, so load on a shared machine hits every method alike):
    float64) against m at d = 64, for i.i.d. and orthogonal features and three logit scales
    (the standard deviation of q.k/sqrt(d)), next to the error of plain uniform attention.
 
+Table rows (``rows(quick)``, for ``tools/bench.py``): forward time of FAVOR+ divided by that of
+SDPA (the PyTorch built-in) and of ``softmax_attention`` at n = 1024, 4096, 8192 (+ 16384 and a
+causal row at 16384, against causal SDPA, in the full run), medians of interleaved runs. Goal
+1.0 at n > 5000, from the article's claim (Su, section "问题与思考"; quoted in the chapter's
+section 7, paragraph "Cost") that with m a few times d Performer pays off above about 5000
+tokens; no goal at n = 1024 and 4096, below the claimed break-even, where the claim promises
+nothing (they are tabled to show the crossover). The claim does not distinguish the causal
+form (the prefix sums cost the same O(n m d) flops), so the causal row at 16384 carries the
+same goal, although ``favor_attention(causal=True)`` takes its prefix sums in log space, an
+m x d state per position, which costs far more than the flop count.
+
 Usage: ``.venv/bin/python benchmarks/favor_attention.py [--quick] [--repeats 5] [--threads 1]``
 (``--quick`` finishes in well under a minute).
 """
@@ -129,6 +140,35 @@ def approximation_errors(n: int, ms, taus, seeds: int) -> dict:
                     om = random_feature_matrix(m, D, orthogonal=orth, generator=g, dtype=torch.float64)
                     errs[orth, m].append(float((favor_attention(q, k, v, om) - ref).norm() / ref.norm()))
         out[tau] = ({key: statistics.fmean(e) for key, e in errs.items()}, statistics.fmean(uni))
+    return out
+
+
+BREAK_EVEN = 5000  # Su's estimate of the length above which Performer pays off (m a few d)
+GOAL = 1.0
+
+
+def rows(quick: bool = False) -> list[dict]:
+    """Benchmark-table rows: FAVOR+ time / peer time against n (goal above Su's break-even)."""
+    m = 4 * D
+    ns, repeats = ([1024, 4096, 8192], 3) if quick else ([1024, 4096, 8192, 16384], 7)
+    out = []
+
+    def row(case: str, peer: str, ratio: float, goal: float | None) -> dict:
+        return {"benchmark": "favor_attention", "case": case, "peer": peer, "ratio": ratio,
+                "goal": goal, "met": None if goal is None else ratio <= goal}
+
+    for n in ns:
+        t = time_methods(n, m, repeats)
+        goal = GOAL if n > BREAK_EVEN else None
+        case = f"favor+ m = 4d = {m}, d = {D}, n = {n}, forward, float32"
+        out.append(row(case, "F.scaled_dot_product_attention", t["favor+"] / t["sdpa"], goal))
+        out.append(row(case, "lib softmax_attention", t["favor+"] / t["softmax_attention"], goal))
+    if not quick:
+        n = ns[-1]
+        t = time_methods(n, m, repeats, causal=True)
+        out.append(row(f"favor+ causal (prefix sums), m = {m}, d = {D}, n = {n}, forward, float32",
+                       "F.scaled_dot_product_attention (is_causal=True)",
+                       t["favor+ (causal)"] / t["sdpa (causal)"], GOAL))
     return out
 
 
