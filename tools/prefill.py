@@ -5,7 +5,7 @@ every chapter, serially. ``make book`` first runs this script: it finds the chap
 ``_toc.yml`` whose notebook (stamped with its execution key, ``_ext/execkey.py``) has no record
 in the execution cache and runs them under nbval with two workers, which stores each one that
 passes (``conftest.py``); the build then renders them from the cache. A chapter that fails here
-is left out of the cache, so the build executes it again and reports the error.
+(a failing claim, an error) stops ``make book`` with nbval's report of the failing cell.
 
 With ``KEXUE_EXPECT_CACHED=1`` (set by ``make test``, whose nbval stage has just run every
 chapter) it only lists what is missing: the build then fails on those chapters.
@@ -85,8 +85,8 @@ def main() -> int:
         cmd += ["-n", str(min(args.workers, len(todo))), "--dist", "loadfile"]
     rc = subprocess.call(cmd, cwd=ROOT)
     if rc != 0:
-        print("prefill: some chapters failed; the build executes them again and reports why")
-    return 0  # the build is the judge of a chapter that failed here
+        print("prefill: a chapter failed (see above); the book is not built")
+    return rc
 
 
 if __name__ == "__main__":
