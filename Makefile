@@ -2,7 +2,9 @@
 #   make book   set up .venv if needed, build the website into _build/html
 #   make test   set up .venv if needed, then lint, twin sync, lib tests, every chapter
 #               under nbval, the book build with warnings as errors, and browser tests of
-#               the built site (skipped, with a reason, when Chromium is not installed)
+#               the built site and of JupyterLab (skipped, with a reason, when Chromium is
+#               not installed)
+#   make lab    JupyterLab to run the chapters as notebooks (see README)
 # Other targets: make chapter CH=chapters/<part>/<slug>.md (one chapter's checks alone),
 #                make lint, make unit, make chapters, make sync, make site,
 #                make bench [QUICK=1] [STORE=1] (benchmark table -> _build/bench.json; STORE=1
@@ -81,6 +83,9 @@ distclean:
 
 lock:
 	bash tools/lock.sh
+
+lab: $(STAMP)
+	@bash tools/lab.sh
 
 bench: $(STAMP)
 	@$(BIN)/python tools/bench.py $(if $(QUICK),--quick,) $(if $(STORE),--store,)
