@@ -64,7 +64,7 @@ chapters: $(STAMP)
 	@$(STAGE) "chapters (nbval)" bash tools/pytest.sh chapters $(NBVAL) -n 2 --dist loadfile
 
 site: $(STAMP)
-	@$(STAGE) "site (browser)" bash tools/pytest.sh tests/site -p no:cacheprovider -rs
+	@$(STAGE) "site (browser)" bash tools/pytest.sh tests/site -p no:cacheprovider -rs -n 2
 
 build: book
 
