@@ -84,12 +84,13 @@ def _with_parents(dotted: str) -> list[str]:
 
 
 @cache
-def _module_deps(root: Path, path: Path) -> frozenset[Path]:
-    """Files of ``lib`` a module's own imports name directly."""
+def _module_info(root: Path, path: Path) -> tuple[frozenset[Path], tuple[str, ...]]:
+    """Files of ``lib`` a module's own imports name directly, and its string constants."""
     tree = _parse(path.read_text(encoding="utf8"))
     if tree is None:
-        return frozenset()
-    return frozenset(_resolve(root, _imported_modules(tree, _package_of(root, path))))
+        return frozenset(), ()
+    deps = frozenset(_resolve(root, _imported_modules(tree, _package_of(root, path))))
+    return deps, tuple(_strings(tree))
 
 
 def _resolve(root: Path, names: set[str]) -> set[Path]:
@@ -137,11 +138,10 @@ def dependencies(md: Path, root: Path = ROOT) -> list[Path]:
         if f in seen:
             continue
         seen.add(f)
-        todo |= set(_module_deps(root, f)) - seen
+        todo |= set(_module_info(root, f)[0]) - seen
     strings = [s for t in trees for s in _strings(t)]
     for f in sorted(seen):
-        tree = _parse(f.read_text(encoding="utf8"))
-        strings += _strings(tree) if tree is not None else []
+        strings += _module_info(root, f)[1]
     data = root / "data"
     if data.is_dir():
         for f in sorted(data.rglob("*")):
@@ -201,7 +201,7 @@ def cache_dir(root: Path = ROOT) -> Path:
 
 def clear_caches() -> None:
     """Forget parsed modules (a long-lived process that sees lib/ change)."""
-    _module_deps.cache_clear()
+    _module_info.cache_clear()
 
 
 if __name__ == "__main__":  # python _ext/execkey.py chapters/<part>/<slug>.md ...
