@@ -87,5 +87,9 @@ lock:
 lab: $(STAMP)
 	@bash tools/lab.sh
 
+mutate: $(STAMP)
+	@test -n "$(MODULE)" || { echo "usage: make mutate MODULE=lib/<part>/<module>.py"; exit 2; }
+	@$(BIN)/python tools/mutate.py $(MODULE)
+
 bench: $(STAMP)
 	@$(BIN)/python tools/bench.py $(if $(QUICK),--quick,) $(if $(STORE),--store,)

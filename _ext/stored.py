@@ -57,17 +57,22 @@ def mutation_html(runs: list[dict]) -> str:
         latest[run.get("module")] = run
     rows = []
     for module, r in sorted(latest.items(), key=lambda kv: str(kv[0])):
+        n = r.get("counts", {})
+        equivalent = n.get("equivalent (rule)", 0) + n.get("equivalent (listed)", 0)
+        detected = n.get("killed", 0) + n.get("timeout", 0) + n.get("segfault", 0)
+        undetected = sum(n.get(k, 0) for k in ("survived", "no tests", "suspicious",
+                                               "not checked"))
         rate = r.get("kill_rate")
-        rows.append([f"<code>{_esc(module)}</code>", _esc(r.get("mutants")), _esc(r.get("killed")),
-                     _esc(r.get("timeout")), _esc(r.get("equivalent")), _esc(r.get("survived")),
-                     "—" if rate is None else f"{100 * rate:.1f} %", _esc(r.get("date")),
-                     _esc(r.get("mutmut_version"))])
+        rows.append([f"<code>{_esc(module)}</code>", _esc(r.get("total")), _esc(detected),
+                     _esc(equivalent), _esc(undetected),
+                     "—" if rate is None else f"{100 * rate:.1f} %",
+                     _esc(str(r.get("date", ""))[:10]), _esc(r.get("mutmut"))])
     return ("<p>Mutation testing of <code>lib</code> modules with mutmut: each row is the "
             "latest run stored in <code>data/mutation.json</code> by <code>make mutate</code>, "
             "measured on the date shown, <b>not</b> when this site was built. Survivors and why "
             "each is equivalent: <code>data/mutation-survivors.md</code>.</p>"
-            + _table(["Module", "Mutants", "Killed", "Timeout", "Equivalent", "Survived",
-                      "Kill rate", "Date", "mutmut"], rows))
+            + _table(["Module", "Mutants", "Detected (killed, timeout)", "Equivalent",
+                      "Undetected", "Kill rate", "Date", "mutmut"], rows))
 
 
 class _StoredTable(Directive):
