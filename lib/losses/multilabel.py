@@ -1,8 +1,10 @@
 """Multi-label softmax + cross-entropy (ZLPR): hard, soft-label and sparse forms.
 
-Chapters *Multi-label softmax + CE* (kexue.fm/archives/7359) and *Soft labels for the
-multi-label CE* (9064). Fused closed-form gradients with an exact max-shift fallback keep the
-losses at BCE speed and finite for any finite input.
+Chapters *Multi-label softmax + CE* (kexue.fm/archives/7359) and *Soft labels* (9064). The
+dense losses make one blocked pass over the logits (exponentials, row sums, value checks; the
+temporaries stay in cache) and write the closed-form gradient over the saved exponentials: about
+the cost of BCE-with-logits. An exact max-shifted form takes over where an exponential could
+overflow, so they are finite for any finite input.
 """
 
 from __future__ import annotations
@@ -11,26 +13,55 @@ import torch
 from torch import Tensor
 
 from lib import checks
-from lib.losses._validate import (
-    _check_logits,
-    _check_mask,
-    _check_targets_shape,
-    _no_shift_needed,
-)
+from lib.losses._validate import _check_logits, _check_mask, _check_targets_shape, _no_shift_needed
 
-__all__ = [
-    "multilabel_ce",
-    "soft_multilabel_ce",
-    "sparse_multilabel_ce",
-]
+__all__ = ["multilabel_ce", "soft_multilabel_ce", "sparse_multilabel_ce"]
+
+_BLOCK = 1 << 20  # entries per block of rows (4 MiB of float32) in the fused passes
+
+
+def _blocks(x: Tensor) -> tuple[list[slice], Tensor]:
+    """Slices of about ``_BLOCK`` entries (>= 1 row) over the rows of 2-D ``x``; a scratch block."""
+    rows, cols = x.shape
+    step = max(1, _BLOCK // cols)
+    return [slice(i, min(i + step, rows)) for i in range(0, rows, step)], x.new_empty(min(step, rows), cols)
+
+
+def _as_work(x: Tensor, dtype: torch.dtype, buf: Tensor | None) -> Tensor:
+    """Block ``x`` in ``dtype``, converted into ``buf`` if it is not already (a bool block
+    through its 0/1 bytes: several times faster than torch's bool-to-float copy)."""
+    return x if x.dtype == dtype else buf[: x.shape[0]].copy_(x.view(torch.uint8) if x.dtype == torch.bool else x)
+
+
+def _extremes(lo: Tensor, hi: Tensor) -> tuple[float, float]:
+    """Min of the per-row minima, max of the maxima ((0, 0) without rows; NaN propagates)."""
+    return (float(lo.min()), float(hi.max())) if lo.numel() else (0.0, 0.0)
+
+
+def _check_dense(logits: Tensor, targets, mask, reduction: str) -> Tensor | None:
+    """Type/shape checks of the dense losses (values: in the fused pass); the mask as rows."""
+    checks.floating(logits, "logits")
+    if logits.dim() == 0 or logits.shape[-1] == 0:
+        raise ValueError(f"logits needs a non-empty label dimension (last), got shape {tuple(logits.shape)}")
+    checks.reduction(reduction)
+    checks.tensor(targets, "targets")
+    _check_targets_shape(targets, logits)
+    valid = _check_mask(mask, logits.shape)
+    return None if valid is None else valid.reshape(-1, logits.shape[-1])
+
+
+def _max_abs(lo: Tensor, hi: Tensor) -> float:
+    """``max|logits|`` from per-row extremes; NaN or ``+inf`` raise (as ``_check_logits``)."""
+    lo, hi = _extremes(lo, hi)
+    if not hi < float("inf"):  # NaN fails too
+        raise ValueError("logits contains NaN or +inf")
+    return max(-lo, hi)
 
 
 def _lse_with_zero(x: Tensor) -> Tensor:
-    r""":math:`\log(1 + \sum_i e^{x_i})` over the last dim; ``-inf`` entries are absent.
-
-    The appended zero is the threshold class: the shift ``m = max(0, max x)`` is finite even
-    when every entry is ``-inf`` (then the result is exactly 0 with zero gradient).
-    """
+    r""":math:`\log(1 + \sum_i e^{x_i})` over the last dim; ``-inf`` entries are absent. The
+    appended zero is the threshold class: the shift ``m = max(0, max x)`` is finite even when
+    every entry is ``-inf`` (then the result is exactly 0 with zero gradient)."""
     if x.shape[-1] == 0:
         return x.sum(dim=-1)  # log(1 + 0), keeping the graph
     m = x.detach().amax(dim=-1, keepdim=True).clamp_min(0)
@@ -56,75 +87,100 @@ def multilabel_ce(
     sums: a fully masked row has loss 0 and zero gradient. ``reduction`` is over the leading
     dims ("none" keeps them). Because the threshold class contributes a 1 to each sum, no
     max-shift is needed while no :math:`e^{\pm s}` can overflow (``max|s|`` below about
-    ``log(finfo.max / C)``): then one fused pass with a closed-form gradient is used (as fast
-    as BCE-with-logits). Beyond that, each log-sum is computed with masked ``-inf`` entries
-    and a max-shift (never ``0 * inf``), so the loss is finite for any finite logits in any
-    dtype; float16/bfloat16 are computed in float32 and cast back.
+    ``log(finfo.max / C)``): then one fused pass (which also checks the logits and targets)
+    and a closed-form gradient are used, at the cost of BCE-with-logits. Beyond that, each
+    log-sum is computed with masked ``-inf`` entries and a max-shift (never ``0 * inf``), so
+    the loss is finite for any finite logits in any dtype; float16/bfloat16 are computed in
+    float32 and cast back.
     """
-    max_abs = _check_logits(logits)
-    checks.reduction(reduction)
-    _check_targets_shape(targets, logits)
-    work = checks.work_dtype(logits.dtype)
-    t = targets.to(work)
-    if targets.dtype != torch.bool:
-        lo, hi = torch.aminmax(t)
-        if not (bool(lo >= 0) and bool(hi <= 1)):  # NaN fails too
-            raise ValueError("targets must hold only 0 and 1 (use soft_multilabel_ce for soft labels)")
-    valid = _check_mask(mask, logits.shape)
-    s = logits.to(work)
-    if _no_shift_needed(max_abs, work, logits.shape[-1]):
-        loss = _MultilabelCEFast.apply(s, t, valid, targets.dtype != torch.bool)
+    valid = _check_dense(logits, targets, mask, reduction)
+    C, work = logits.shape[-1], checks.work_dtype(logits.dtype)
+    s, t = logits.to(work).reshape(-1, C), targets.reshape(-1, C)
+    with torch.no_grad():
+        e, s_pos, s_neg, lo, hi, q_lo, q_hi = _zlpr_pass(s, t, valid, t.dtype != torch.bool)
+    max_abs = _max_abs(lo, hi)
+    if q_lo is not None and _extremes(q_lo, q_hi) != (0.0, 0.0):  # NaN differs too
+        raise ValueError("targets must hold only 0 and 1 (use soft_multilabel_ce for soft labels)")
+    if _no_shift_needed(max_abs, work, C):
+        loss = _ZLPRFused.apply(s, t, valid, e, s_pos, s_neg)
     else:
-        if targets.dtype != torch.bool and targets.ne(1).logical_and_(targets != 0).any():
-            raise ValueError("targets must hold only 0 and 1 (use soft_multilabel_ce for soft labels)")
-        loss = _MultilabelCE.apply(s, targets != 0, valid)
-    return checks.reduce(loss, reduction, logits.dtype)
+        del e
+        loss = _MultilabelCE.apply(s, t != 0, valid)
+    return checks.reduce(loss.reshape(logits.shape[:-1]), reduction, logits.dtype)
 
 
-class _MultilabelCEFast(torch.autograd.Function):
-    r"""Eq. (eq-multilabel-softmax-ce-zlpr) without max-shifts, for ``max|s|`` below overflow.
+def _zlpr_pass(s: Tensor, t: Tensor, valid: Tensor | None, check: bool):
+    r"""The fused forward of eq. (eq-multilabel-softmax-ce-zlpr) over blocks of rows of ``s``.
 
-    One exponential per entry: :math:`e = \exp(s(1-2t))` is :math:`e^{-s_j}` on a positive and
-    :math:`e^{s_i}` on a negative; the two sums are :math:`\sum t e` and :math:`\sum (1-t) e`.
-    The gradient is :math:`e\,[(1-t)/(1+S_-) - t/(1+S_+)]`. Three full-size temporaries in
-    all (BCE-with-logits allocates about five); the same buffer then checks
-    :math:`\sum t(1-t) = 0`, i.e. that the targets are 0/1.
+    Returns :math:`e = \exp(s(1-2t))` (:math:`e^{-s}` on a positive, :math:`e^{s}` on a
+    negative, 0 where masked); the row sums :math:`S_+ = \sum t e` and :math:`S_- = \sum (e - t
+    e)` (exact for 0/1 targets: products by 0 or 1); each row's min and max of ``s``; if
+    ``check``, each row's min and max of :math:`q = t - t^2`, both 0 exactly when every target
+    is 0 or 1 (any other value, NaN and infinities included, gives :math:`q \ne 0` in floating
+    point too). ``t`` and ``valid`` of another dtype are converted block by block.
     """
+    (blocks, w), dt = _blocks(s), s.dtype
+    e = torch.empty_like(s)
+    s_pos, s_neg, lo, hi, q_lo, q_hi = (s.new_empty(s.shape[0]) for _ in range(6))
+    tb = None if t.dtype == dt else torch.empty_like(w)
+    vb = None if valid is None else torch.empty_like(w)
+    for k in blocks:
+        sk, ek, wk, tk = s[k], e[k], w[: k.stop - k.start], _as_work(t[k], dt, tb)
+        torch.amin(sk, dim=-1, out=lo[k]), torch.amax(sk, dim=-1, out=hi[k])
+        if check:
+            q = torch.addcmul(tk, tk, tk, value=-1, out=wk)
+            torch.amin(q, dim=-1, out=q_lo[k]), torch.amax(q, dim=-1, out=q_hi[k])
+        torch.addcmul(sk, sk, tk, value=-2, out=ek).exp_()
+        if valid is not None:  # a product by 0/1: e is finite whenever the fused result is used
+            ek.mul_(_as_work(valid[k], dt, vb))
+        torch.sum(torch.mul(tk, ek, out=wk), dim=-1, out=s_pos[k])
+        torch.sum(torch.sub(ek, wk, out=wk), dim=-1, out=s_neg[k])
+    return e, s_pos, s_neg, lo, hi, (q_lo if check else None), q_hi
+
+
+class _Fused(torch.autograd.Function):
+    r"""A loss :math:`\log(1+S_+) + \log(1+S_-)` from the sums of a fused pass, for ``max|s|``
+    below overflow. The pass's exponentials ``e`` (the only full-size buffer) are kept on
+    ``ctx`` and the gradient is written over them; a second backward through a retained graph
+    recomputes them; ``create_graph=True`` differentiates the composed form instead."""
 
     @staticmethod
-    def forward(ctx, s: Tensor, t: Tensor, valid: Tensor | None, check: bool) -> Tensor:
-        e = torch.addcmul(s, s, t, value=-2).exp_()
-        if valid is not None:
-            e.masked_fill_(~valid, 0)
-        w = torch.mul(t, e)
-        s_pos = w.sum(dim=-1)
-        s_neg = torch.sub(e, w, out=w).sum(dim=-1)  # (1 - t) e, exact for t in {0, 1}
-        if check and torch.addcmul(t, t, t, value=-1, out=w).sum() != 0:  # sum t(1 - t)
-            raise ValueError("targets must hold only 0 and 1 (use soft_multilabel_ce for soft labels)")
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(s, e, t, s_pos, s_neg)
-            ctx.valid = valid
+    def forward(ctx, s, t, valid, e, s_pos, s_neg):
+        ctx.e, ctx.valid = e, valid
+        ctx.save_for_backward(s, t, s_pos, s_neg)
         return torch.log1p(s_pos) + torch.log1p(s_neg)
+
+
+class _ZLPRFused(_Fused):
+    r"""Eq. (eq-multilabel-softmax-ce-zlpr): :math:`\partial\mathcal L/\partial s = e c_-` on a
+    negative and :math:`e c_+` on a positive, :math:`c_- = g/(1+S_-)`, :math:`c_+ = -g/(1+S_+)`:
+    with :math:`w = t e`, :math:`(e - w) c_- + w c_+`, one of whose terms is an exact 0 on every
+    entry, so each entry is a single rounded product (no cancellation between the classes)."""
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        s, e, t, s_pos, s_neg = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph=True: differentiate a composed graph instead
-            return _composed_grads(s, t, ctx.valid, grad_out, True, False)[0], None, None, None
-        c_neg = (grad_out / (1 + s_neg)).unsqueeze(-1)
-        c_pos = (grad_out / (1 + s_pos)).unsqueeze(-1)
-        return torch.addcmul(c_neg, t, c_neg + c_pos, value=-1).mul_(e), None, None, None
+        s, t, s_pos, s_neg = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            return _composed_grads(s, t.to(s.dtype), ctx.valid, grad_out, True, False)[0], *[None] * 5
+        e, ctx.e = ctx.e, None
+        if e is None:
+            e = _zlpr_pass(s, t, ctx.valid, False)[0]
+        g = grad_out.unsqueeze(-1)
+        c_neg, c_pos = g / (1 + s_neg.unsqueeze(-1)), -g / (1 + s_pos.unsqueeze(-1))
+        blocks, w = _blocks(e)
+        for k in blocks:
+            ek, wk = e[k], w[: k.stop - k.start]
+            torch.mul(ek, _as_work(t[k], e.dtype, wk), out=wk)
+            ek.sub_(wk).mul_(c_neg[k]).addcmul_(wk, c_pos[k])
+        return e, *[None] * 5
 
 
 class _MultilabelCE(torch.autograd.Function):
-    r"""Eq. (eq-multilabel-softmax-ce-zlpr) with max-shifts, for any finite logits.
-
-    Forward keeps :math:`e^{s_i-m_-}` on the negatives and :math:`e^{-s_j-m_+}` on the
-    positives (zeros elsewhere; :math:`m_\pm \ge 0` the group max-shifts); the gradient is
-    :math:`\partial\mathcal L/\partial s_i = e^{s_i}/(1+\sum_{\rm neg} e^{s})` on a negative and
-    :math:`-e^{-s_j}/(1+\sum_{\rm pos} e^{-s})` on a positive, i.e. those two tensors over their
-    normalisers.
-    """
+    r"""Eq. (eq-multilabel-softmax-ce-zlpr) with max-shifts, for any finite logits: forward keeps
+    :math:`e^{s_i-m_-}` on the negatives and :math:`e^{-s_j-m_+}` on the positives (zeros
+    elsewhere; :math:`m_\pm \ge 0` the group max-shifts); the gradient is
+    :math:`e^{s_i}/(1+\sum_{\rm neg} e^{s})` on a negative and :math:`-e^{-s_j}/(1+\sum_{\rm
+    pos} e^{-s})` on a positive: those two tensors over their normalisers."""
 
     @staticmethod
     def forward(ctx, s: Tensor, pos: Tensor, valid: Tensor | None) -> Tensor:
@@ -177,19 +233,41 @@ def soft_multilabel_ce(
     small enough that no exponential can overflow, the sums are formed directly with the
     weights :math:`t_i` and :math:`1-t_i` (zeros drop terms exactly) in one fused pass.
     """
-    max_abs = _check_logits(logits)
-    checks.reduction(reduction)
-    _check_targets_shape(targets, logits)
-    work = checks.work_dtype(logits.dtype)
-    t = targets.to(work)
-    lo, hi = torch.aminmax(t.detach())
-    if not (bool(lo >= 0) and bool(hi <= 1)):  # NaN fails both comparisons
+    valid = _check_dense(logits, targets, mask, reduction)
+    C, work = logits.shape[-1], checks.work_dtype(logits.dtype)
+    s, t = logits.to(work).reshape(-1, C), targets.to(work).reshape(-1, C)
+    with torch.no_grad():
+        e, s_pos, s_neg, lo, hi, t_lo, t_hi = _soft_pass(s, t, valid)
+    max_abs = _max_abs(lo, hi)
+    t_lo, t_hi = _extremes(t_lo, t_hi)
+    if not (t_lo >= 0 and t_hi <= 1):  # NaN fails both comparisons
         raise ValueError("targets must lie in [0, 1] (and not be NaN)")
-    valid = _check_mask(mask, logits.shape)
-    s = logits.to(work)
-    if _no_shift_needed(max_abs, work, logits.shape[-1]):
-        return checks.reduce(_SoftMultilabelCEFast.apply(s, t, valid), reduction, logits.dtype)
-    return checks.reduce(_soft_multilabel_ce_composed(s, t, valid), reduction, logits.dtype)
+    if _no_shift_needed(max_abs, work, C):
+        loss = _SoftFused.apply(s, t, valid, e, s_pos, s_neg)
+    else:
+        del e
+        loss = _soft_multilabel_ce_composed(s, t, valid)
+    return checks.reduce(loss.reshape(logits.shape[:-1]), reduction, logits.dtype)
+
+
+def _soft_pass(s: Tensor, t: Tensor, valid: Tensor | None):
+    r"""The fused forward of eq. (eq-multilabel-soft-labels-loss) over blocks of rows:
+    :math:`e = e^{s}` (0 where masked), :math:`S_+ = \sum t e^{-s}`, :math:`S_- = \sum (1-t)
+    e^{s}` (zero weights drop terms exactly) and each row's min and max of ``s`` and of ``t``."""
+    blocks, w = _blocks(s)
+    e, vb = torch.empty_like(s), (None if valid is None else torch.empty_like(w))
+    s_pos, s_neg, lo, hi, t_lo, t_hi = (s.new_empty(s.shape[0]) for _ in range(6))
+    for k in blocks:
+        sk, tk, ek, wk = s[k], t[k], e[k], w[: k.stop - k.start]
+        torch.amin(sk, dim=-1, out=lo[k]), torch.amax(sk, dim=-1, out=hi[k])
+        torch.amin(tk, dim=-1, out=t_lo[k]), torch.amax(tk, dim=-1, out=t_hi[k])
+        rk = torch.reciprocal(torch.exp(sk, out=ek), out=wk)
+        if valid is not None:  # products by 0/1 (both finite whenever the fused result is used)
+            vk = _as_work(valid[k], s.dtype, vb)
+            ek.mul_(vk), rk.mul_(vk)
+        torch.sum(rk.mul_(tk), dim=-1, out=s_pos[k])
+        torch.sum(torch.neg(tk, out=wk).add_(1).mul_(ek), dim=-1, out=s_neg[k])  # 1 - t is exact
+    return e, s_pos, s_neg, lo, hi, t_lo, t_hi
 
 
 def _soft_multilabel_ce_composed(s: Tensor, t: Tensor, valid: Tensor | None) -> Tensor:
@@ -217,39 +295,33 @@ def _composed_grads(s, t, valid, grad_out, need_s: bool, need_t: bool):
     return (grads.pop(0) if need_s else None), (grads.pop(0) if need_t else None)
 
 
-class _SoftMultilabelCEFast(torch.autograd.Function):
-    r"""Eq. (eq-multilabel-soft-labels-loss) as written, :math:`\sum t e^{-s}` and
-    :math:`\sum (1-t) e^{s}`, for ``max|s|`` below overflow: zero weights drop terms exactly,
-    so no logarithm of a target is ever taken. Gradients for ``s`` and ``t`` in closed form."""
-
-    @staticmethod
-    def forward(ctx, s: Tensor, t: Tensor, valid: Tensor | None) -> Tensor:
-        e = torch.exp(s)
-        r = torch.reciprocal(e)
-        if valid is not None:
-            e.masked_fill_(~valid, 0)
-            r.masked_fill_(~valid, 0)
-        w = torch.mul(t, r)
-        s_pos = w.sum(dim=-1)
-        s_neg = torch.neg(t, out=w).add_(1).mul_(e).sum(dim=-1)  # (1 - t) is exact
-        ctx.save_for_backward(s, t, e, r, s_pos, s_neg)
-        ctx.valid = valid
-        return torch.log1p(s_pos) + torch.log1p(s_neg)
+class _SoftFused(_Fused):
+    r"""Eq. (eq-multilabel-soft-labels-loss) with :math:`r = 1/e = e^{-s}` (0 where masked),
+    :math:`a = g/(1+S_+)`, :math:`b = g/(1+S_-)`: :math:`\partial/\partial s = (1-t) e b - t r
+    a`, formed as ``lerp`` from :math:`e b` to :math:`-r a` (exactly its end points at :math:`t
+    = 0, 1`), and :math:`\partial/\partial t = r a - e b`."""
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        s, t, e, r, s_pos, s_neg = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph=True: differentiate a composed graph instead
-            gs, gt = _composed_grads(s, t, ctx.valid, grad_out, *ctx.needs_input_grad[:2])
-            return gs, gt, None
-        a = (grad_out / (1 + s_pos)).unsqueeze(-1)
-        b = (grad_out / (1 + s_neg)).unsqueeze(-1)
-        grad_s = grad_t = None
-        if ctx.needs_input_grad[0]:
-            grad_s = torch.neg(t).add_(1).mul_(e).mul_(b).sub_(torch.mul(t, r).mul_(a))
-        if ctx.needs_input_grad[1]:
-            grad_t = torch.mul(r, a).sub_(torch.mul(e, b))
-        return grad_s, grad_t, None
+        s, t, s_pos, s_neg = ctx.saved_tensors
+        need_s, need_t = ctx.needs_input_grad[:2]
+        if torch.is_grad_enabled():
+            return *_composed_grads(s, t, ctx.valid, grad_out, need_s, need_t), *[None] * 4
+        e, ctx.e, valid = ctx.e, None, ctx.valid
+        if e is None:
+            e = _soft_pass(s, t, valid)[0]
+        g = grad_out.unsqueeze(-1)
+        a, b = g / (1 + s_pos.unsqueeze(-1)), g / (1 + s_neg.unsqueeze(-1))
+        (blocks, w), grad_t = _blocks(e), (torch.empty_like(e) if need_t else None)
+        for k in blocks:
+            ek, rk = e[k], torch.reciprocal(e[k], out=w[: k.stop - k.start])
+            if valid is not None:  # 1/0 = inf where masked: replaced, not multiplied, by 0
+                torch.where(valid[k], rk, e.new_zeros(()), out=rk)
+            rk.mul_(a[k])
+            if need_t:
+                torch.addcmul(rk, ek, b[k], value=-1, out=grad_t[k])
+            torch.lerp(ek.mul_(b[k]), rk.neg_(), t[k], out=ek)
+        return (e if need_s else None), grad_t, *[None] * 4
 
 
 def sparse_multilabel_ce(

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import lib.losses.multilabel as ml
 from lib.losses import multilabel_ce, soft_multilabel_ce, sparse_multilabel_ce
 
 F64 = torch.float64
@@ -172,10 +173,12 @@ def test_bad_input():
         soft_multilabel_ce(s, y + 0.5)
     with pytest.raises(ValueError, match="targets"):
         soft_multilabel_ce(s, y * math.nan)
-    with pytest.raises(ValueError, match="label dimension"):
+    with pytest.raises(ValueError, match="logits needs a non-empty label dimension"):
         multilabel_ce(torch.zeros(2, 0), torch.zeros(2, 0))
-    with pytest.raises(ValueError, match="label dimension"):
+    with pytest.raises(ValueError, match="logits needs a non-empty label dimension"):
         sparse_multilabel_ce(torch.zeros(2, 0), torch.zeros(2, 1, dtype=torch.long))
+    with pytest.raises(ValueError, match="targets"):
+        multilabel_ce(s, y.tolist())
     with pytest.raises(ValueError, match="logits"):
         multilabel_ce(s * math.nan, y)
     with pytest.raises(ValueError, match="logits"):
@@ -265,3 +268,132 @@ def test_double_backward_gradgradcheck():
     assert torch.autograd.gradgradcheck(lambda v: sparse_multilabel_ce(v, _to_index(y), reduction="none"), (s,))
     h = torch.autograd.functional.hessian(lambda v: soft_multilabel_ce(v, t.detach()[0]), s.detach()[0])
     assert torch.linalg.eigvalsh(h).min() > 0
+
+
+# -- the fused (blocked) forward and closed-form backward, against independent references --------
+def _ref_zlpr(s, t, mask=None):
+    """Eq. (eq-multilabel-softmax-ce-zlpr) from torch.logsumexp with the threshold's 0 appended,
+    absent entries at -inf; autograd supplies the reference gradient."""
+    keep = torch.ones(s.shape, dtype=torch.bool) if mask is None else mask.expand(s.shape)
+    ninf, zero = torch.tensor(float("-inf"), dtype=s.dtype), s.new_zeros(s.shape[:-1] + (1,))
+    neg = torch.cat([torch.where(keep & (t == 0), s, ninf), zero], -1)
+    pos = torch.cat([torch.where(keep & (t == 1), -s, ninf), zero], -1)
+    return torch.logsumexp(neg, -1) + torch.logsumexp(pos, -1)
+
+
+def _ref_soft(s, t, mask):
+    r"""Eq. (eq-multilabel-soft-labels-loss) as :math:`\log(1+\sum e^{\log t - s})` etc. by
+    torch.logsumexp, for targets strictly inside (0, 1) (so the logs have finite gradients)."""
+    ninf, zero = torch.tensor(float("-inf"), dtype=s.dtype), s.new_zeros(s.shape[:-1] + (1,))
+    pos = torch.cat([torch.where(mask, torch.log(t) - s, ninf), zero], -1)
+    neg = torch.cat([torch.where(mask, torch.log1p(-t) + s, ninf), zero], -1)
+    return torch.logsumexp(pos, -1) + torch.logsumexp(neg, -1)
+
+
+def _wide_case(dtype, seed=21):
+    """(2, 3, 9) logits over [-40, 40] with rows whose positives are scored far below the
+    negatives (a positive at -40 in a row of small negatives: c_+ << c_-, the case where
+    forming the positives' coefficient as c_- - (c_- + c_+) would cancel to 0), a masked
+    position, an all-negative and an all-positive row."""
+    g = torch.Generator().manual_seed(seed)
+    s = (8 * torch.randn(2, 3, 9, generator=g, dtype=F64)).clamp(-40, 40)
+    y = (torch.rand(2, 3, 9, generator=g) < 0.4).to(F64)
+    s[0, 0], y[0, 0], y[0, 1], y[0, 2] = torch.tensor([-40.0, 0.5, -1, 2, 0.1, -3, 1, 0, -0.5]), 0, 0, 1
+    y[0, 0, 0] = 1
+    mask = torch.ones(2, 3, 9, dtype=torch.bool)
+    mask[1, :, 4] = False
+    return s.to(dtype), y, mask
+
+
+# Per entry the fused float32 result carries (u = 2**-24): exp <= 2 u, a sum of <= 9 non-negative
+# terms <= 8 u, 1 + S, g / (1 + S) and e * c 3 u: <= 13 u < 1e-6 relative (the float64
+# reference's own error ~1e-15); rtol 1e-5 leaves a factor 10. In float64, 13 * 2**-53 ~ 1.5e-15
+# plus the reference's: rtol 1e-13. The soft gradient adds 1/e (0.5 u) and lerp's rounding (2 u).
+RTOL = {torch.float32: 1e-5, torch.float64: 1e-13}
+
+
+@pytest.mark.parametrize("block", [7, 1 << 20])  # 7: one row per block, several blocks
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("tdtype", [None, torch.bool, torch.long, torch.float16])
+def test_fused_zlpr_matches_logsumexp_reference(monkeypatch, block, dtype, tdtype):
+    monkeypatch.setattr(ml, "_BLOCK", block)
+    s, y, mask = _wide_case(dtype)
+    w = torch.linspace(-1.0, 2.0, 6, dtype=F64).reshape(2, 3)  # per-row grad_out, signs mixed
+    x64 = s.to(F64).requires_grad_()
+    ref = _ref_zlpr(x64, y, mask)
+    (g_ref,) = torch.autograd.grad((ref * w).sum(), x64)
+    x = s.clone().requires_grad_()
+    loss = multilabel_ce(x, y.to(tdtype or dtype), mask, reduction="none")
+    (grad,) = torch.autograd.grad((loss * w.to(dtype)).sum(), x)
+    torch.testing.assert_close(loss.to(F64), ref, rtol=RTOL[dtype], atol=0)
+    torch.testing.assert_close(grad.to(F64), g_ref, rtol=RTOL[dtype], atol=0)
+    assert (grad[1, :, 4] == 0).all() and grad[0, 0, 0].item() == pytest.approx(-w[0, 0].item(), rel=1e-6)
+    if tdtype is not None:  # every target dtype runs the very same arithmetic
+        ref_loss = multilabel_ce(x, y.to(dtype), mask, reduction="none")
+        assert torch.equal(loss, ref_loss)
+        assert torch.equal(grad, torch.autograd.grad((ref_loss * w.to(dtype)).sum(), x)[0])
+
+
+@pytest.mark.parametrize("block", [5, 1 << 20])
+def test_fused_soft_matches_logsumexp_reference(monkeypatch, block):
+    """Gradients for both logits and targets, per entry within ~16 u (see RTOL) of the size of
+    its two terms (:math:`(1-t)e^s b` and :math:`t e^{-s} a`, in float64), not of itself: the
+    gradient can cancel to ~0 near the minimum."""
+    monkeypatch.setattr(ml, "_BLOCK", block)
+    s, _, mask = _wide_case(torch.float32)
+    t = 0.02 + 0.96 * torch.rand(2, 3, 9, generator=torch.Generator().manual_seed(4), dtype=F64)
+    x64, t64 = s.to(F64).requires_grad_(), t.clone().requires_grad_()
+    ref = _ref_soft(x64, t64, mask)
+    g_ref = torch.autograd.grad(ref.sum(), (x64, t64))
+    x, t32 = s.clone().requires_grad_(), t.float().requires_grad_()
+    loss = soft_multilabel_ce(x, t32, mask, reduction="none")
+    grads = torch.autograd.grad(loss.sum(), (x, t32))
+    torch.testing.assert_close(loss.to(F64), ref, rtol=1e-5, atol=0)
+    s64, keep = s.to(F64), mask.to(F64)
+    a = 1 / (1 + (keep * t * torch.exp(-s64)).sum(-1, keepdim=True))
+    b = 1 / (1 + (keep * (1 - t) * torch.exp(s64)).sum(-1, keepdim=True))
+    scale_s = keep * ((1 - t) * torch.exp(s64) * b + t * torch.exp(-s64) * a)
+    scale_t = keep * (torch.exp(s64) * b + torch.exp(-s64) * a)
+    for got, want, scale in zip(grads, g_ref, (scale_s, scale_t), strict=True):
+        assert ((got.to(F64) - want).abs() <= 1e-5 * scale).all()
+    # exact 0/1 targets: the gradient for the logits is multilabel_ce's (each within 16 u of
+    # the exact value, so within 32 u = 1.9e-6 of each other)
+    y = (t > 0.5).float()
+    g_soft = torch.autograd.grad(soft_multilabel_ce(x, y, mask), x)[0]
+    g_hard = torch.autograd.grad(multilabel_ce(x, y, mask), x)[0]
+    torch.testing.assert_close(g_soft, g_hard, rtol=2e-6, atol=0)
+
+
+@pytest.mark.parametrize("fn", ["hard", "soft"])
+def test_second_backward_through_retained_graph(fn):
+    """The fused backward writes the gradient over its saved exponentials; a second backward
+    must recompute them and give the same gradient."""
+    s, y = _data((4, 6), seed=14)
+    x = s.clone().requires_grad_()
+    loss = multilabel_ce(x, y) if fn == "hard" else soft_multilabel_ce(x, 0.1 + 0.8 * y)
+    loss.backward(retain_graph=True)
+    first = x.grad.clone()
+    loss.backward()
+    torch.testing.assert_close(x.grad, 2 * first, rtol=1e-15, atol=0)
+
+
+def test_empty_batch_and_bad_values_in_any_block(monkeypatch):
+    monkeypatch.setattr(ml, "_BLOCK", 8)  # blocks of two rows
+    for fn in (multilabel_ce, soft_multilabel_ce):
+        assert fn(torch.zeros(0, 4), torch.zeros(0, 4), reduction="none").shape == (0,)
+        assert fn(torch.zeros(0, 4), torch.zeros(0, 4), reduction="sum").item() == 0
+        with pytest.raises(ValueError, match="reduction"):
+            fn(torch.zeros(0, 4), torch.zeros(0, 4))
+    s, y = _data((5, 4), seed=15)
+    mask = torch.ones(5, 4, dtype=torch.bool)
+    mask[4, 1] = False
+    bad_t, bad_s = y.clone(), s.clone()
+    bad_t[4, 1] = 0.5  # bad values in the last block, at a masked position
+    with pytest.raises(ValueError, match="targets"):
+        multilabel_ce(s, bad_t, mask)
+    with pytest.raises(ValueError, match="targets"):
+        soft_multilabel_ce(s, bad_t + 0.6, mask)
+    for fn, v in [(f, v) for f in (multilabel_ce, soft_multilabel_ce) for v in (math.nan, math.inf)]:
+        bad_s[4, 1] = v
+        with pytest.raises(ValueError, match="logits"):
+            fn(bad_s, y, mask)
