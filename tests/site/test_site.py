@@ -74,7 +74,12 @@ def test_chapter_page(page, base_url, chapter):
     resp = page.request.get(urljoin(url, href))
     assert resp.status == 200
     nb = json.loads(resp.body())
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    # the download starts with where it comes from and the guard for a missing `lib`
+    # (_ext/download.py); every other code cell is the one that ran, with its outputs
+    added = [c.get("metadata", {}).get("kexue-download") for c in nb["cells"][:2]]
+    assert added == ["origin", "guard"], added
+    assert "make lab" in "".join(nb["cells"][0]["source"])
+    code = [c for c in nb["cells"][2:] if c["cell_type"] == "code"]
     assert code and all(c.get("execution_count") for c in code), "notebook is not executed"
     assert any(c.get("outputs") for c in code)
     assert not page.log.console_errors, f"console errors: {page.log.console_errors}"
