@@ -3,8 +3,9 @@
 Chapters *Multi-label softmax + CE* (kexue.fm/archives/7359) and *Soft labels* (9064). The
 dense losses make one blocked pass over the logits (exponentials, row sums, value checks; the
 temporaries stay in cache) and write the closed-form gradient over the saved exponentials: about
-the cost of BCE-with-logits. An exact max-shifted form takes over where an exponential could
-overflow, so they are finite for any finite input.
+the cost of BCE-with-logits from ~10^6 entries; on small inputs a fixed per-call cost (checks,
+~25 small torch ops, an autograd node) dominates (``benchmarks/multilabel_ce.py``). An exact
+max-shifted form takes over where an exponential could overflow: finite for any finite input.
 """
 
 from __future__ import annotations
@@ -20,22 +21,45 @@ __all__ = ["multilabel_ce", "soft_multilabel_ce", "sparse_multilabel_ce"]
 _BLOCK = 1 << 20  # entries per block of rows (4 MiB of float32) in the fused passes
 
 
-def _blocks(x: Tensor) -> tuple[list[slice], Tensor]:
-    """Slices of about ``_BLOCK`` entries (>= 1 row) over the rows of 2-D ``x``; a scratch block."""
-    rows, cols = x.shape
-    step = max(1, _BLOCK // cols)
-    return [slice(i, min(i + step, rows)) for i in range(0, rows, step)], x.new_empty(min(step, rows), cols)
+def _blocks(x: Tensor) -> tuple[list[slice | None], Tensor]:
+    """Slices of about ``_BLOCK`` entries (>= 1 row) over the rows of 2-D ``x`` (``[None]``: one
+    block of every row, used without views: the per-call cost of small inputs); a scratch block."""
+    (rows, cols), step = x.shape, max(1, _BLOCK // x.shape[1])
+    if step >= rows:  # one block (or none, without rows)
+        return ([None] if rows else []), torch.empty_like(x)
+    return [slice(i, min(i + step, rows)) for i in range(0, rows, step)], x.new_empty(step, cols)
+
+
+def _part(k: slice | None, w: Tensor, *xs: Tensor | None) -> tuple:
+    """The first rows of scratch ``w`` and rows ``k`` of each of ``xs`` (``None`` stays)."""
+    return (w, *xs) if k is None else (w[: k.stop - k.start], *(None if x is None else x[k] for x in xs))
 
 
 def _as_work(x: Tensor, dtype: torch.dtype, buf: Tensor | None) -> Tensor:
     """Block ``x`` in ``dtype``, converted into ``buf`` if it is not already (a bool block
     through its 0/1 bytes: several times faster than torch's bool-to-float copy)."""
-    return x if x.dtype == dtype else buf[: x.shape[0]].copy_(x.view(torch.uint8) if x.dtype == torch.bool else x)
+    if x.dtype == dtype:
+        return x
+    return (buf if buf.shape[0] == x.shape[0] else buf[: x.shape[0]]).copy_(x.view(torch.uint8) if x.dtype == torch.bool else x)
 
 
-def _extremes(lo: Tensor, hi: Tensor) -> tuple[float, float]:
-    """Min of the per-row minima, max of the maxima ((0, 0) without rows; NaN propagates)."""
-    return (float(lo.min()), float(hi.max())) if lo.numel() else (0.0, 0.0)
+def _aminmax(x: Tensor) -> list[float]:
+    """``[min, max]`` of ``x`` (non-empty) in one pass (one op for a check: per-row extremes
+    reduced again cost four); NaN gives NaN for both."""
+    return [float(v) for v in torch.aminmax(x)]
+
+
+def _rows(x: Tensor, C: int, dtype: torch.dtype | None = None) -> Tensor:
+    """``x`` (in ``dtype``) as 2-D rows of ``C``, without a no-op ``to`` or ``reshape`` (each
+    costs a dispatch and the reshape an autograd node: the per-call cost of small inputs)."""
+    x = x if dtype is None or x.dtype == dtype else x.to(dtype)
+    return x if x.dim() == 2 else x.reshape(-1, C)
+
+
+def _reduce(loss: Tensor, logits: Tensor, reduction: str) -> Tensor:
+    """Per-row ``loss`` (or 0-d: reduced already) shaped ``logits.shape[:-1]``, reduced, cast."""
+    return checks.reduce(loss.reshape(logits.shape[:-1]) if loss.dim() and logits.dim() != 2 else loss,
+                         reduction, logits.dtype)
 
 
 def _check_dense(logits: Tensor, targets, mask, reduction: str) -> Tensor | None:
@@ -47,15 +71,14 @@ def _check_dense(logits: Tensor, targets, mask, reduction: str) -> Tensor | None
     checks.tensor(targets, "targets")
     _check_targets_shape(targets, logits)
     valid = _check_mask(mask, logits.shape)
-    return None if valid is None else valid.reshape(-1, logits.shape[-1])
+    return None if valid is None else _rows(valid, logits.shape[-1])
 
 
-def _max_abs(lo: Tensor, hi: Tensor) -> float:
-    """``max|logits|`` from per-row extremes; NaN or ``+inf`` raise (as ``_check_logits``)."""
-    lo, hi = _extremes(lo, hi)
-    if not hi < float("inf"):  # NaN fails too
+def _max_abs(ext: list[list[float]]) -> float:
+    """``max|logits|`` from per-block ``[min, max, ...]``; NaN or ``+inf`` raise."""
+    if not all(b[1] < float("inf") for b in ext):  # NaN fails too (and gives a NaN min)
         raise ValueError("logits contains NaN or +inf")
-    return max(-lo, hi)
+    return max((max(-b[0], b[1]) for b in ext), default=0.0)
 
 
 def _lse_with_zero(x: Tensor) -> Tensor:
@@ -68,9 +91,7 @@ def _lse_with_zero(x: Tensor) -> Tensor:
     return m.squeeze(-1) + torch.log(torch.exp(-m.squeeze(-1)) + torch.exp(x - m).sum(dim=-1))
 
 
-def multilabel_ce(
-    logits: Tensor, targets: Tensor, mask: Tensor | None = None, reduction: str = "mean"
-) -> Tensor:
+def multilabel_ce(logits: Tensor, targets: Tensor, mask: Tensor | None = None, reduction: str = "mean") -> Tensor:
     r"""Multi-label softmax + cross-entropy (ZLPR) with the threshold class fixed at 0.
 
     Chapter *Multi-label softmax + cross-entropy* (kexue.fm/archives/7359), eq.
@@ -88,25 +109,23 @@ def multilabel_ce(
     dims ("none" keeps them). Because the threshold class contributes a 1 to each sum, no
     max-shift is needed while no :math:`e^{\pm s}` can overflow (``max|s|`` below about
     ``log(finfo.max / C)``): then one fused pass (which also checks the logits and targets)
-    and a closed-form gradient are used, at the cost of BCE-with-logits. Beyond that, each
+    and a closed-form gradient are used (see the module's note on cost). Beyond that, each
     log-sum is computed with masked ``-inf`` entries and a max-shift (never ``0 * inf``), so
     the loss is finite for any finite logits in any dtype; float16/bfloat16 are computed in
     float32 and cast back.
     """
     valid = _check_dense(logits, targets, mask, reduction)
     C, work = logits.shape[-1], checks.work_dtype(logits.dtype)
-    s, t = logits.to(work).reshape(-1, C), targets.reshape(-1, C)
+    s, t = _rows(logits, C, work), _rows(targets, C)
     with torch.no_grad():
-        e, s_pos, s_neg, lo, hi, q_lo, q_hi = _zlpr_pass(s, t, valid, t.dtype != torch.bool)
-    max_abs = _max_abs(lo, hi)
-    if q_lo is not None and _extremes(q_lo, q_hi) != (0.0, 0.0):  # NaN differs too
+        e, sums, ext = _zlpr_pass(s, t, valid, t.dtype != torch.bool)
+    max_abs = _max_abs(ext)
+    if not all(b[2:] == [0.0, 0.0] for b in ext if len(b) > 2):  # NaN differs too
         raise ValueError("targets must hold only 0 and 1 (use soft_multilabel_ce for soft labels)")
-    if _no_shift_needed(max_abs, work, C):
-        loss = _ZLPRFused.apply(s, t, valid, e, s_pos, s_neg)
-    else:
+    if not _no_shift_needed(max_abs, work, C):
         del e
-        loss = _MultilabelCE.apply(s, t != 0, valid)
-    return checks.reduce(loss.reshape(logits.shape[:-1]), reduction, logits.dtype)
+        return _reduce(_MultilabelCE.apply(s, t != 0, valid), logits, reduction)
+    return _reduce(_ZLPRFused.apply(s, t, valid, e, sums, reduction), logits, "none")  # reduced inside
 
 
 def _zlpr_pass(s: Tensor, t: Tensor, valid: Tensor | None, check: bool):
@@ -114,64 +133,64 @@ def _zlpr_pass(s: Tensor, t: Tensor, valid: Tensor | None, check: bool):
 
     Returns :math:`e = \exp(s(1-2t))` (:math:`e^{-s}` on a positive, :math:`e^{s}` on a
     negative, 0 where masked); the row sums :math:`S_+ = \sum t e` and :math:`S_- = \sum (e - t
-    e)` (exact for 0/1 targets: products by 0 or 1); each row's min and max of ``s``; if
-    ``check``, each row's min and max of :math:`q = t - t^2`, both 0 exactly when every target
-    is 0 or 1 (any other value, NaN and infinities included, gives :math:`q \ne 0` in floating
-    point too). ``t`` and ``valid`` of another dtype are converted block by block.
-    """
+    e)` (exact for 0/1 targets: products by 0 or 1); per block ``[min, max]`` of ``s`` and, if
+    ``check``, of :math:`q = t - t^2`, both 0 exactly when every target is 0 or 1 (any other
+    value, NaN and infinities included, gives :math:`q \ne 0`). ``t``, ``valid`` of another
+    dtype are converted block by block."""
     (blocks, w), dt = _blocks(s), s.dtype
-    e = torch.empty_like(s)
-    s_pos, s_neg, lo, hi, q_lo, q_hi = (s.new_empty(s.shape[0]) for _ in range(6))
-    tb = None if t.dtype == dt else torch.empty_like(w)
-    vb = None if valid is None else torch.empty_like(w)
+    e, sums, ext = torch.empty_like(s), s.new_empty(2, s.shape[0]), []
+    tb, vb = (None if t.dtype == dt else torch.empty_like(w)), (None if valid is None else torch.empty_like(w))
     for k in blocks:
-        sk, ek, wk, tk = s[k], e[k], w[: k.stop - k.start], _as_work(t[k], dt, tb)
-        torch.amin(sk, dim=-1, out=lo[k]), torch.amax(sk, dim=-1, out=hi[k])
-        if check:
-            q = torch.addcmul(tk, tk, tk, value=-1, out=wk)
-            torch.amin(q, dim=-1, out=q_lo[k]), torch.amax(q, dim=-1, out=q_hi[k])
+        wk, sk, ek, tk, vk, pk, nk = _part(k, w, s, e, t, valid, *sums.unbind())
+        tk = _as_work(tk, dt, tb)
+        ext.append(_aminmax(sk) + (_aminmax(torch.addcmul(tk, tk, tk, value=-1, out=wk)) if check else []))
         torch.addcmul(sk, sk, tk, value=-2, out=ek).exp_()
-        if valid is not None:  # a product by 0/1: e is finite whenever the fused result is used
-            ek.mul_(_as_work(valid[k], dt, vb))
-        torch.sum(torch.mul(tk, ek, out=wk), dim=-1, out=s_pos[k])
-        torch.sum(torch.sub(ek, wk, out=wk), dim=-1, out=s_neg[k])
-    return e, s_pos, s_neg, lo, hi, (q_lo if check else None), q_hi
+        if vk is not None:  # a product by 0/1: e is finite whenever the fused result is used
+            ek.mul_(_as_work(vk, dt, vb))
+        torch.sum(torch.mul(tk, ek, out=wk), dim=-1, out=pk)
+        torch.sum(torch.sub(ek, wk, out=wk), dim=-1, out=nk)
+    return e, sums, ext
 
 
 class _Fused(torch.autograd.Function):
-    r"""A loss :math:`\log(1+S_+) + \log(1+S_-)` from the sums of a fused pass, for ``max|s|``
-    below overflow. The pass's exponentials ``e`` (the only full-size buffer) are kept on
-    ``ctx`` and the gradient is written over them; a second backward through a retained graph
+    r"""A loss :math:`\log(1+S_+) + \log(1+S_-)` from the sums ``[S_+, S_-]`` of a fused pass,
+    for ``max|s|`` below overflow, reduced here (one autograd node less: the per-call cost of
+    small inputs). The pass's exponentials ``e`` (the only full-size buffer) are kept on ``ctx``
+    and the gradient is written over them; a second backward through a retained graph
     recomputes them; ``create_graph=True`` differentiates the composed form instead."""
 
     @staticmethod
-    def forward(ctx, s, t, valid, e, s_pos, s_neg):
-        ctx.e, ctx.valid = e, valid
-        ctx.save_for_backward(s, t, s_pos, s_neg)
-        return torch.log1p(s_pos) + torch.log1p(s_neg)
+    def forward(ctx, s, t, valid, e, sums, reduction):
+        ctx.e, ctx.valid, ctx.reduction = e, valid, reduction
+        ctx.save_for_backward(s, t, sums)
+        return checks.reduce(torch.log1p(sums).sum(0), reduction)
+
+    @staticmethod
+    def _per_row(ctx, grad_out: Tensor, sums: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        r"""Each row's upstream gradient ``g`` (0-d if reduced: ``grad / N`` for a mean, as
+        ``mean``'s backward) and :math:`g / (1 + S_\pm)` as columns."""
+        g = grad_out / sums.shape[1] if ctx.reduction == "mean" else grad_out
+        return g, *(g / (1 + sums)).unsqueeze(-1).unbind()
 
 
 class _ZLPRFused(_Fused):
     r"""Eq. (eq-multilabel-softmax-ce-zlpr): :math:`\partial\mathcal L/\partial s = e c_-` on a
-    negative and :math:`e c_+` on a positive, :math:`c_- = g/(1+S_-)`, :math:`c_+ = -g/(1+S_+)`:
-    with :math:`w = t e`, :math:`(e - w) c_- + w c_+`, one of whose terms is an exact 0 on every
-    entry, so each entry is a single rounded product (no cancellation between the classes)."""
+    negative and :math:`-e c_+` on a positive, :math:`c_\pm = g/(1+S_\pm)`: with :math:`w = t e`,
+    :math:`(e - w) c_- - w c_+`, one of whose terms is an exact 0 on every entry, so each entry
+    is a single rounded product (no cancellation between the classes)."""
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        s, t, s_pos, s_neg = ctx.saved_tensors
+        s, t, sums = ctx.saved_tensors
+        g, c_pos, c_neg = _Fused._per_row(ctx, grad_out, sums)
         if torch.is_grad_enabled():
-            return _composed_grads(s, t.to(s.dtype), ctx.valid, grad_out, True, False)[0], *[None] * 5
-        e, ctx.e = ctx.e, None
-        if e is None:
-            e = _zlpr_pass(s, t, ctx.valid, False)[0]
-        g = grad_out.unsqueeze(-1)
-        c_neg, c_pos = g / (1 + s_neg.unsqueeze(-1)), -g / (1 + s_pos.unsqueeze(-1))
+            return _composed_grads(s, t.to(s.dtype), ctx.valid, g.expand(s.shape[0]), True, False)[0], *[None] * 5
+        e, ctx.e = (_zlpr_pass(s, t, ctx.valid, False)[0] if ctx.e is None else ctx.e), None  # retained graph
         blocks, w = _blocks(e)
         for k in blocks:
-            ek, wk = e[k], w[: k.stop - k.start]
-            torch.mul(ek, _as_work(t[k], e.dtype, wk), out=wk)
-            ek.sub_(wk).mul_(c_neg[k]).addcmul_(wk, c_pos[k])
+            wk, ek, tk, cn, cp = _part(k, w, e, t, c_neg, c_pos)
+            torch.mul(ek, _as_work(tk, e.dtype, wk), out=wk)
+            ek.sub_(wk).mul_(cn).addcmul_(wk, cp, value=-1)
         return e, *[None] * 5
 
 
@@ -188,8 +207,7 @@ class _MultilabelCE(torch.autograd.Function):
         e_neg = s.masked_fill(pos, -inf)  # negatives: s_i; positives: -inf
         e_pos = torch.where(pos, s, inf)  # positives: s_j; negatives: +inf
         if valid is not None:
-            e_neg.masked_fill_(~valid, -inf)
-            e_pos.masked_fill_(~valid, inf)
+            e_neg.masked_fill_(~valid, -inf), e_pos.masked_fill_(~valid, inf)
         m_neg = e_neg.amax(dim=-1, keepdim=True).clamp_min_(0)
         m_pos = e_pos.amin(dim=-1, keepdim=True).neg_().clamp_min_(0)  # max of -s_j, at least 0
         e_neg.sub_(m_neg).exp_()
@@ -207,14 +225,10 @@ class _MultilabelCE(torch.autograd.Function):
         if torch.is_grad_enabled():  # create_graph=True: differentiate a composed graph instead
             return _composed_grads(s, pos.to(s.dtype), ctx.valid, grad_out, True, False)[0], None, None
         g = grad_out.unsqueeze(-1)
-        grad = e_neg * (g / d_neg)
-        grad.addcmul_(e_pos, g / d_pos, value=-1)
-        return grad, None, None
+        return (e_neg * (g / d_neg)).addcmul_(e_pos, g / d_pos, value=-1), None, None
 
 
-def soft_multilabel_ce(
-    logits: Tensor, targets: Tensor, mask: Tensor | None = None, reduction: str = "mean"
-) -> Tensor:
+def soft_multilabel_ce(logits: Tensor, targets: Tensor, mask: Tensor | None = None, reduction: str = "mean") -> Tensor:
     r"""Soft-label multi-label softmax + cross-entropy; minimised at ``targets = sigmoid(2 logits)``.
 
     Chapter *Soft labels for multi-label softmax + cross-entropy* (kexue.fm/archives/9064),
@@ -235,39 +249,35 @@ def soft_multilabel_ce(
     """
     valid = _check_dense(logits, targets, mask, reduction)
     C, work = logits.shape[-1], checks.work_dtype(logits.dtype)
-    s, t = logits.to(work).reshape(-1, C), targets.to(work).reshape(-1, C)
+    s, t = _rows(logits, C, work), _rows(targets, C, work)
     with torch.no_grad():
-        e, s_pos, s_neg, lo, hi, t_lo, t_hi = _soft_pass(s, t, valid)
-    max_abs = _max_abs(lo, hi)
-    t_lo, t_hi = _extremes(t_lo, t_hi)
-    if not (t_lo >= 0 and t_hi <= 1):  # NaN fails both comparisons
+        e, sums, ext = _soft_pass(s, t, valid)
+    max_abs = _max_abs(ext)
+    if not all(b[2] >= 0 and b[3] <= 1 for b in ext):  # NaN fails both comparisons
         raise ValueError("targets must lie in [0, 1] (and not be NaN)")
-    if _no_shift_needed(max_abs, work, C):
-        loss = _SoftFused.apply(s, t, valid, e, s_pos, s_neg)
-    else:
+    if not _no_shift_needed(max_abs, work, C):
         del e
-        loss = _soft_multilabel_ce_composed(s, t, valid)
-    return checks.reduce(loss.reshape(logits.shape[:-1]), reduction, logits.dtype)
+        return _reduce(_soft_multilabel_ce_composed(s, t, valid), logits, reduction)
+    return _reduce(_SoftFused.apply(s, t, valid, e, sums, reduction), logits, "none")  # reduced inside
 
 
 def _soft_pass(s: Tensor, t: Tensor, valid: Tensor | None):
     r"""The fused forward of eq. (eq-multilabel-soft-labels-loss) over blocks of rows:
     :math:`e = e^{s}` (0 where masked), :math:`S_+ = \sum t e^{-s}`, :math:`S_- = \sum (1-t)
-    e^{s}` (zero weights drop terms exactly) and each row's min and max of ``s`` and of ``t``."""
+    e^{s}` (zero weights drop terms exactly) and per block ``[min, max]`` of ``s`` and of ``t``."""
     blocks, w = _blocks(s)
-    e, vb = torch.empty_like(s), (None if valid is None else torch.empty_like(w))
-    s_pos, s_neg, lo, hi, t_lo, t_hi = (s.new_empty(s.shape[0]) for _ in range(6))
+    e, sums, ext = torch.empty_like(s), s.new_empty(2, s.shape[0]), []
+    vb = None if valid is None else torch.empty_like(w)
     for k in blocks:
-        sk, tk, ek, wk = s[k], t[k], e[k], w[: k.stop - k.start]
-        torch.amin(sk, dim=-1, out=lo[k]), torch.amax(sk, dim=-1, out=hi[k])
-        torch.amin(tk, dim=-1, out=t_lo[k]), torch.amax(tk, dim=-1, out=t_hi[k])
+        wk, sk, tk, ek, vk, pk, nk = _part(k, w, s, t, e, valid, *sums.unbind())
+        ext.append(_aminmax(sk) + _aminmax(tk))
         rk = torch.reciprocal(torch.exp(sk, out=ek), out=wk)
-        if valid is not None:  # products by 0/1 (both finite whenever the fused result is used)
-            vk = _as_work(valid[k], s.dtype, vb)
+        if vk is not None:  # products by 0/1 (both finite whenever the fused result is used)
+            vk = _as_work(vk, s.dtype, vb)
             ek.mul_(vk), rk.mul_(vk)
-        torch.sum(rk.mul_(tk), dim=-1, out=s_pos[k])
-        torch.sum(torch.neg(tk, out=wk).add_(1).mul_(ek), dim=-1, out=s_neg[k])  # 1 - t is exact
-    return e, s_pos, s_neg, lo, hi, t_lo, t_hi
+        torch.sum(rk.mul_(tk), dim=-1, out=pk)
+        torch.sum(torch.neg(tk, out=wk).add_(1).mul_(ek), dim=-1, out=nk)  # 1 - t
+    return e, sums, ext
 
 
 def _soft_multilabel_ce_composed(s: Tensor, t: Tensor, valid: Tensor | None) -> Tensor:
@@ -280,9 +290,7 @@ def _soft_multilabel_ce_composed(s: Tensor, t: Tensor, valid: Tensor | None) -> 
     log_t = torch.log(torch.where(pos_sel, t, one))  # where-then-log: no log(0) in the graph
     log_1mt = torch.log1p(-torch.where(neg_sel, t, 0 * one))
     ninf = torch.full((), float("-inf"), dtype=s.dtype, device=s.device)
-    return _lse_with_zero(torch.where(neg_sel, s + log_1mt, ninf)) + _lse_with_zero(
-        torch.where(pos_sel, log_t - s, ninf)
-    )
+    return _lse_with_zero(torch.where(neg_sel, s + log_1mt, ninf)) + _lse_with_zero(torch.where(pos_sel, log_t - s, ninf))
 
 
 def _composed_grads(s, t, valid, grad_out, need_s: bool, need_t: bool):
@@ -303,30 +311,28 @@ class _SoftFused(_Fused):
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        s, t, s_pos, s_neg = ctx.saved_tensors
+        s, t, sums = ctx.saved_tensors
         need_s, need_t = ctx.needs_input_grad[:2]
+        g, a, b = _Fused._per_row(ctx, grad_out, sums)
         if torch.is_grad_enabled():
-            return *_composed_grads(s, t, ctx.valid, grad_out, need_s, need_t), *[None] * 4
-        e, ctx.e, valid = ctx.e, None, ctx.valid
-        if e is None:
-            e = _soft_pass(s, t, valid)[0]
-        g = grad_out.unsqueeze(-1)
-        a, b = g / (1 + s_pos.unsqueeze(-1)), g / (1 + s_neg.unsqueeze(-1))
+            return *_composed_grads(s, t, ctx.valid, g.expand(s.shape[0]), need_s, need_t), *[None] * 4
+        valid = ctx.valid
+        e, ctx.e = (_soft_pass(s, t, valid)[0] if ctx.e is None else ctx.e), None  # retained graph
         (blocks, w), grad_t = _blocks(e), (torch.empty_like(e) if need_t else None)
         for k in blocks:
-            ek, rk = e[k], torch.reciprocal(e[k], out=w[: k.stop - k.start])
-            if valid is not None:  # 1/0 = inf where masked: replaced, not multiplied, by 0
-                torch.where(valid[k], rk, e.new_zeros(()), out=rk)
-            rk.mul_(a[k])
+            wk, ek, tk, vk, ak, bk, gk = _part(k, w, e, t, valid, a, b, grad_t)
+            rk = torch.reciprocal(ek, out=wk)
+            if vk is not None:  # 1/0 = inf where masked: replaced, not multiplied, by 0
+                torch.where(vk, rk, e.new_zeros(()), out=rk)
+            rk.mul_(ak)
             if need_t:
-                torch.addcmul(rk, ek, b[k], value=-1, out=grad_t[k])
-            torch.lerp(ek.mul_(b[k]), rk.neg_(), t[k], out=ek)
+                torch.addcmul(rk, ek, bk, value=-1, out=gk)
+            torch.lerp(ek.mul_(bk), rk.neg_(), tk, out=ek)
         return (e if need_s else None), grad_t, *[None] * 4
 
 
-def sparse_multilabel_ce(
-    logits: Tensor, positive_index: Tensor, reduction: str = "mean", *, ignore_index: int = -1
-) -> Tensor:
+def sparse_multilabel_ce(logits: Tensor, positive_index: Tensor, reduction: str = "mean", *,
+                         ignore_index: int = -1) -> Tensor:
     r""":func:`multilabel_ce` with the positives given as indices, for huge label spaces.
 
     Chapter *Multi-label softmax + cross-entropy* (kexue.fm/archives/7359), eq.
@@ -346,10 +352,8 @@ def sparse_multilabel_ce(
     if not isinstance(idx, Tensor) or idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool:
         raise ValueError("positive_index must be an integer torch.Tensor")
     if idx.dim() != logits.dim() or idx.shape[:-1] != logits.shape[:-1]:
-        raise ValueError(
-            f"positive_index must have shape logits.shape[:-1] + (P,) = {tuple(logits.shape[:-1])} + (P,), "
-            f"got {tuple(idx.shape)}"
-        )
+        raise ValueError(f"positive_index must have shape logits.shape[:-1] + (P,) = {tuple(logits.shape[:-1])}"
+                         f" + (P,), got {tuple(idx.shape)}")
     C = logits.shape[-1]
     valid = idx != ignore_index
     if ((idx < 0) | (idx >= C))[valid].any():

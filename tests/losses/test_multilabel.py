@@ -397,3 +397,15 @@ def test_empty_batch_and_bad_values_in_any_block(monkeypatch):
         bad_s[4, 1] = v
         with pytest.raises(ValueError, match="logits"):
             fn(bad_s, y, mask)
+
+
+@pytest.mark.parametrize("fn", [multilabel_ce, soft_multilabel_ce])
+def test_reduction_inside_fused_function(fn):
+    """mean/sum are taken inside the fused Function; the gradients (first and second order) must
+    be those of reducing the per-row losses outside (bitwise: grad / N per row, as mean's backward)."""
+    s, y = _data((5, 6), seed=16)
+    x = s.requires_grad_()
+    for how, red in (("mean", torch.mean), ("sum", torch.sum)):
+        g_in = torch.autograd.grad(fn(x, y, reduction=how), x)[0]
+        assert torch.equal(g_in, torch.autograd.grad(red(fn(x, y, reduction="none")), x)[0])
+        assert torch.autograd.gradgradcheck(lambda v, how=how: fn(v, y, reduction=how), (x,))
