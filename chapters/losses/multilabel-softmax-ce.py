@@ -363,7 +363,7 @@ ch.claim("lib-vs-double-sum", rel, at_most=64 * EPS,
          statement="multilabel_ce equals the pairwise form with threshold 0");
 
 # %% [markdown]
-# :::{admonition} Code: `multilabel_ce` (lib/losses/multilabel.py, 39 lines)
+# :::{admonition} Code: `multilabel_ce` (lib/losses/multilabel.py, 35 lines)
 # :class: dropdown
 # ```{literalinclude} /lib/losses/multilabel.py
 # :pyobject: multilabel_ce
