@@ -35,7 +35,9 @@ def _ratio(x) -> str:
 def benchmarks_html(data: dict) -> str:
     m = data.get("machine", {})
     where = (f"Measured on {_esc(m.get('date'))} on {_esc(m.get('cpu'))} "
-             f"({_esc(m.get('cores'))} cores; torch {_esc(m.get('torch'))}, NumPy "
+             f"({_esc(m.get('cpu_count'))} cores, load average "
+             f"{_esc(', '.join(str(x) for x in m.get('load_average') or []) or 'unknown')}; "
+             f"torch {_esc(m.get('torch'))}, NumPy "
              f"{_esc(m.get('numpy'))}, {_esc(m.get('torch_threads'))} torch thread(s); commit "
              f"{_esc(m.get('commit'))}{'; quick mode' if m.get('quick') else ''}) and stored in "
              "<code>data/benchmarks.json</code> by <code>make bench</code>; <b>not</b> measured "
