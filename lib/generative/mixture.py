@@ -122,6 +122,8 @@ class GaussianMixture:
     def _prep(self, x, name: str = "x"):
         """Validate points; return them as (n, d) in the working dtype, plus how to undo that."""
         if isinstance(x, torch.Tensor):
+            if x.is_complex() or x.dtype == torch.bool:
+                raise ValueError(f"{name} must be a real array")
             out_dtype = x.dtype if x.is_floating_point() else torch.float64
             xw = x if x.dtype in (torch.float32, torch.float64) else x.to(
                 torch.float64 if not x.is_floating_point() else torch.float32
@@ -129,7 +131,7 @@ class GaussianMixture:
             finite = bool(torch.isfinite(xw).all())
         else:
             arr = np.asarray(x)
-            if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+            if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
                 raise ValueError(f"{name} must be a real array")
             out_dtype = arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.float64
             xw = np.asarray(arr, dtype=np.float64)
@@ -208,11 +210,15 @@ class GaussianMixture:
 
     def _laplacian(self, x):
         r, a = self._resp(x)
+        xp = _xp(x)
+        # a component with r_k = 0 adds nothing: its deviation is zeroed before squaring, or
+        # far out (|a_k - score| > 1e154) the square overflows and 0 * inf makes the sum NaN
         if self.dim == 1:
             a = a[:, 0]
-            spread = (a - (r * a).sum(0)) ** 2
+            spread = xp.where(r > 0, a - (r * a).sum(0), 0.0) ** 2
         else:
-            spread = ((a - (r[:, None, :] * a).sum(0)[None]) ** 2).sum(1)
+            dev = xp.where((r > 0)[:, None, :], a - (r[:, None, :] * a).sum(0)[None], 0.0)
+            spread = (dev**2).sum(1)
         return (r * (spread - self._params(x)[3][:, None])).sum(0)
 
     # -- public methods ------------------------------------------------------------------------

@@ -392,7 +392,7 @@ def plot_top2_limits(curves: dict, x: Tensor, taus, tau_star: float):
         ax.axvline(tau_star, color="k", ls=":", lw=0.8)
         ax.set_xlabel(r"temperature $\tau$")
         ax.set_title(title)
-        ax.invert_xaxis()
+    axes[0].invert_xaxis()  # the panels share x: one call inverts both (a second would undo it)
     axes[0].set_ylabel(r"$[\mathcal{ST}_2(x/\tau)]_i$")
     axes[1].legend(fontsize=8)
     fig.tight_layout()

@@ -409,3 +409,179 @@ def test_reduction_inside_fused_function(fn):
         g_in = torch.autograd.grad(fn(x, y, reduction=how), x)[0]
         assert torch.equal(g_in, torch.autograd.grad(red(fn(x, y, reduction="none")), x)[0])
         assert torch.autograd.gradgradcheck(lambda v, how=how: fn(v, y, reduction=how), (x,))
+
+
+# -- contract details found by mutation testing (issue #20) --------------------------------------
+@pytest.mark.parametrize("shape, block", [((5, 2), 6), ((5, 3), 9), ((7, 4), 8)])
+@pytest.mark.parametrize("tdtype", [torch.bool, torch.long, F64])
+def test_fused_blocks_of_several_rows(monkeypatch, shape, block, tdtype):
+    """Blocks of 3 + 2, 3 + 2 and 2 + 2 + 2 + 1 rows (the last one shorter than the scratch
+    buffer): losses and gradients are the logsumexp references' (float64: rtol 1e-13, RTOL)."""
+    monkeypatch.setattr(ml, "_BLOCK", block)
+    s, y = _data(shape, seed=31)
+    t = 0.05 + 0.9 * torch.rand(shape, generator=torch.Generator().manual_seed(31), dtype=F64)
+    mask = torch.ones(shape, dtype=torch.bool)
+    mask[-1, 0] = False
+    for fn, ref_fn, targets, ref_targets in ((multilabel_ce, _ref_zlpr, y.to(tdtype), y),
+                                             (soft_multilabel_ce, _ref_soft, t, t)):
+        x64, x = s.clone().requires_grad_(), s.clone().requires_grad_()
+        ref = ref_fn(x64, ref_targets, mask)
+        loss = fn(x, targets, mask, reduction="none")
+        torch.testing.assert_close(loss, ref, rtol=1e-13, atol=0)
+        g_ref, g = torch.autograd.grad(ref.sum(), x64)[0], torch.autograd.grad(loss.sum(), x)[0]
+        torch.testing.assert_close(g, g_ref, rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_is_computed_in_float32(dtype):
+    """The book's rule (lib.checks.work_dtype): half logits are computed in float32 and the
+    result cast back, on every path (1e4 forces the max-shifted ones)."""
+    s, y = _data((4, 6), seed=32)
+    t = 0.125 + 0.75 * y  # exact in half precision
+    for big in (False, True):
+        s16 = s.to(dtype)
+        if big:
+            s16[0, 0] = 1e4
+        for red in ("none", "mean"):
+            for fn, tt in ((multilabel_ce, y.to(dtype)), (soft_multilabel_ce, t.to(dtype))):
+                out = fn(s16, tt, reduction=red)
+                assert out.dtype == dtype and torch.equal(out, fn(s16.float(), tt.float(), reduction=red).to(dtype))
+            out = sparse_multilabel_ce(s16, _to_index(y), reduction=red)
+            ref = sparse_multilabel_ce(s16.float(), _to_index(y), reduction=red).to(dtype)
+            assert out.dtype == dtype and torch.equal(out, ref)
+
+
+def test_every_path_reduces_like_the_per_row_losses():
+    s, y = _data((4, 6), seed=33)
+    t = 0.1 + 0.8 * y
+    fns = ((multilabel_ce, y), (soft_multilabel_ce, t),
+           (lambda a, b, reduction: sparse_multilabel_ce(a, _to_index(b), reduction), y))
+    for big in (False, True):
+        x = s.clone()
+        if big:
+            x[0, 0] = 1e4  # beyond overflow: the max-shifted paths
+        for fn, tt in fns:
+            none = fn(x, tt, reduction="none")
+            assert none.shape == (4,) and torch.isfinite(none).all()
+            torch.testing.assert_close(fn(x, tt, reduction="mean"), none.mean(), rtol=1e-15, atol=0)
+            torch.testing.assert_close(fn(x, tt, reduction="sum"), none.sum(), rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_soft_shifted_path_with_targets_at_0_and_1(masked):
+    """float32 logits with entries at +-100 (e^100 overflows float32: the max-shifted path),
+    targets exactly 0 and 1 among fractions, a mask that removes entries with t > 0. Loss and
+    logits' gradient against float64 closed forms (per entry within 1e-5 of the size of its
+    terms, see RTOL); the targets' gradient is finite everywhere and the closed form
+    e^{-s}/(1+S_+) - e^{s}/(1+S_-) where 0 < t < 1."""
+    s = torch.tensor([[100.0, 0.5, -1.0, 2.0, 0.3, -3.0], [0.2, -0.7, 1.5, -100.0, 0.0, 4.0]])
+    t = torch.tensor([[0.0, 1.0, 0.4, 1.0, 0.0, 0.7], [1.0, 0.3, 0.0, 0.5, 1.0, 0.9]])
+    mask = torch.tensor([[True, True, False, True, True, True], [True, False, True, True, True, True]])
+    x, w = s.clone().requires_grad_(), t.clone().requires_grad_()
+    loss = soft_multilabel_ce(x, w, mask if masked else None, reduction="none")
+    gs, gt = torch.autograd.grad(loss.sum(), (x, w))
+    s64, t64 = s.double(), t.double()
+    keep = mask.double() if masked else torch.ones_like(s64)
+    a = 1 / (1 + (keep * t64 * torch.exp(-s64)).sum(-1, keepdim=True))
+    b = 1 / (1 + (keep * (1 - t64) * torch.exp(s64)).sum(-1, keepdim=True))
+    ref = -torch.log(a * b).squeeze(-1)
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss.double(), ref, rtol=1e-6, atol=0)
+    pos, neg = keep * t64 * torch.exp(-s64) * a, keep * (1 - t64) * torch.exp(s64) * b
+    sub = 1e-44  # entries near e^-100 are float32 subnormals: spacing 2^-149 = 1.4e-45
+    assert ((gs.double() - (neg - pos)).abs() <= 1e-5 * (neg + pos) + sub).all()
+    assert torch.isfinite(gt).all()
+    rp, rn = keep * torch.exp(-s64) * a, keep * torch.exp(s64) * b
+    inner = (t64 > 0) & (t64 < 1)
+    assert ((gt.double() - (rp - rn)).abs() <= 1e-5 * (rp + rn) + sub)[inner].all()
+
+
+def test_create_graph_gives_the_same_first_gradient():
+    """With create_graph=True the Functions differentiate a composed graph instead: its first
+    gradient must be the plain one (masks included), for the logits and the soft targets."""
+    s, y = _data((3, 5), seed=34)
+    t = 0.1 + 0.8 * y
+    mask = torch.ones(3, 5, dtype=torch.bool)
+    mask[1, 0] = mask[2, 3] = False
+    col = torch.full((3, 1), 1e4, dtype=F64)
+    big, y_big, t_big = torch.cat([s, col], -1), torch.cat([y, 0 * col], -1), torch.cat([t, 0 * col + 0.5], -1)
+    m_big = torch.cat([mask, torch.zeros(3, 1, dtype=torch.bool)], -1)
+    w = torch.tensor([0.5, -1.0, 2.0], dtype=F64)
+    cases = [(lambda v: multilabel_ce(v, y, mask, reduction="none"), s),
+             (lambda v: multilabel_ce(v, y_big, m_big, reduction="none"), big),
+             (lambda v: soft_multilabel_ce(v, t, mask, reduction="none"), s),
+             (lambda v: soft_multilabel_ce(v, t_big, m_big, reduction="none"), big),
+             (lambda v: sparse_multilabel_ce(v, _to_index(y), reduction="none"), s),
+             (lambda v: sparse_multilabel_ce(v[:, None], _to_index(y)[:, None], reduction="none")[:, 0], s),
+             (lambda v: soft_multilabel_ce(s, v, mask, reduction="none"), t)]  # the targets alone
+    for fn, x0 in cases:
+        x = x0.clone().requires_grad_()
+        plain = torch.autograd.grad((fn(x) * w).sum(), x)[0]
+        graph = torch.autograd.grad((fn(x) * w).sum(), x, create_graph=True)[0]
+        assert graph.requires_grad
+        torch.testing.assert_close(graph, plain, rtol=1e-12, atol=1e-300)
+    assert torch.autograd.gradgradcheck(lambda v: soft_multilabel_ce(s, v, mask, reduction="none"),
+                                        (t.clone().requires_grad_(),))
+
+
+@pytest.mark.parametrize("shape", [(6,), (2, 6), (2, 3, 6)])
+@pytest.mark.parametrize("n_pos", [0, 1, 2])
+def test_sparse_any_leading_shape_on_both_paths(shape, n_pos):
+    """Logits of any number of leading dims, rows with no, one and two positives (indices, or
+    an empty index tensor), small logits and a negative at 1e4 (the max-shifted path): losses
+    and gradients as the logsumexp reference's."""
+    s = 2 * torch.randn(*shape, generator=torch.Generator().manual_seed(35), dtype=F64)
+    y = torch.zeros(shape, dtype=F64)
+    y[..., 1 : 1 + n_pos] = 1
+    indices = [_to_index(y)] + ([torch.empty(shape[:-1] + (0,), dtype=torch.long)] if n_pos == 0 else [])
+    for big, idx in [(b, i) for b in (False, True) for i in indices]:
+        x0 = s.clone()
+        if big:
+            x0[..., -1] = 1e4
+        x64, x = x0.clone().requires_grad_(), x0.clone().requires_grad_()
+        ref = _ref_zlpr(x64, y)
+        loss = sparse_multilabel_ce(x, idx, reduction="none")
+        assert loss.shape == shape[:-1]
+        torch.testing.assert_close(loss, ref, rtol=1e-13, atol=0)
+        g_ref, g = torch.autograd.grad(ref.sum(), x64)[0], torch.autograd.grad(loss.sum(), x)[0]
+        torch.testing.assert_close(g, g_ref, rtol=1e-13, atol=1e-300)
+
+
+def test_bad_input_messages():
+    s, y = _data((2, 4))
+    with pytest.raises(ValueError, match=r"^logits contains NaN or \+inf"):
+        multilabel_ce(s * math.nan, y)
+    with pytest.raises(ValueError, match=r"^targets must lie in \[0, 1\] \(and not be NaN\)"):
+        soft_multilabel_ce(s, y - 0.5)  # below 0 only
+    with pytest.raises(ValueError, match=r"^positive_index must be an integer torch\.Tensor"):
+        sparse_multilabel_ce(s, torch.tensor([[True], [False]]))
+    with pytest.raises(ValueError, match=r"^positive_index must have shape"):
+        sparse_multilabel_ce(s, torch.zeros(3, 1, dtype=torch.long))  # same dims, other rows
+    with pytest.raises(ValueError, match=r"^positive_index must have shape logits\.shape\[:-1\] \+ \(P,\) "
+                                         r"= \(2, 3\) \+ \(P,\), got \(2, 1, 1\)$"):
+        sparse_multilabel_ce(torch.zeros(2, 3, 4, dtype=F64), torch.zeros(2, 1, 1, dtype=torch.long))
+    repeated = [(s, torch.tensor([[0, 2, 2], [1, -1, -1]])),  # not the smallest index
+                (s[:1], torch.tensor([[3, 3]])),  # a single row
+                (torch.zeros(2, 3, 4, dtype=F64), torch.tensor([[[0, 1]] * 3, [[2, 3], [1, 1], [0, 3]]]))]
+    for logits, idx in repeated:
+        with pytest.raises(ValueError, match=r"^positive_index has a repeated index within a row"):
+            sparse_multilabel_ce(logits, idx)
+
+
+def test_results_follow_the_input_device_not_the_default_device():
+    """With torch's default device elsewhere ("meta"), CPU inputs still give CPU results equal
+    to the usual ones, on the fused and the max-shifted paths (the dense losses: the sparse
+    one's boolean indexing cannot run under a meta default device at all)."""
+    s, y = _data((3, 5), seed=36)
+    t = 0.1 + 0.8 * y
+    mask = torch.ones(3, 5, dtype=torch.bool)
+    mask[0, 1] = False
+    for big in (False, True):
+        x = s.clone()
+        if big:
+            x[1, 2] = 1e4
+        ref = [multilabel_ce(x, y, mask), soft_multilabel_ce(x, t, mask)]
+        with torch.device("meta"):
+            out = [multilabel_ce(x, y, mask), soft_multilabel_ce(x, t, mask)]
+        for o, r in zip(out, ref, strict=True):
+            assert o.device.type == "cpu" and torch.equal(o, r)

@@ -284,94 +284,119 @@ def test_bad_input_raises(call, match):
         call()
 
 
-# --- experiment helpers moved out of the chapter (lib.softmax.topk / as_published) ---------
-from lib.softmax.as_published import (  # noqa: E402
-    plot_recursion_scan,
-    recursion_failure_scan,
-    weighted_limit_symbolic,
-)
-from lib.softmax.topk import (  # noqa: E402
-    brent_thre_topk,
-    plot_top2_limits,
-    sigmoid_jacobians,
-    smooth_f_symbolic,
-    topk_audit,
-    topk_audit_cases,
-    zk_identities_symbolic,
-)
-from lib.softmax.topk import brute_grad_topk as lib_brute_grad_topk  # noqa: E402
-from lib.softmax.topk import topk_mask as lib_topk_mask  # noqa: E402
+# ------------------------------------------------------------------ contract details (issue #20)
+# Cases where the threshold sits among many entries: for the smooth f, k - m = +2 and -2 (the
+# conjugate branch of the closed form); clusters and a wide spread.
+THRESHOLD_CASES = [
+    ([10.0, 0, 0, 0, 0, 0, 0, 0], 3),
+    ([0.0, 0, 0, 0, 0, 0, 0, 0, -10], 6),
+    ([5.0, 5, 5, 0, 0, -5, -5], 2),
+    ([5.0, 5, 5, 0, 0, -5, -5], 4),
+    ([5.0, 5, 5, 0, 0, -5, -5], 5),
+    ([3.0, 2.9, -1, -1.2, -30, 25, 0.4, 0.5], 3),
+    ([0.3, 0.1, -0.2, 0.25, 0.0], 2),  # a range below 1
+    ([1e-6, -2e-6, 0.5e-6, 3e-6, -1e-6, 0.0], 3),  # a tiny scale: lambda still to ~1e-12
+]
 
 
-def test_topk_mask_and_brute_references():
-    x = torch.tensor([3.0, 2.0, 1.0, 4.0], dtype=f64)
-    assert torch.equal(lib_topk_mask(x, 2), torch.tensor([1.0, 0, 0, 1], dtype=f64))
-    xr = np.random.default_rng(1).normal(size=7)
-    for k in (1, 3):
-        assert np.abs(lib_brute_grad_topk(xr, k) - brute_grad_topk(xr, k)).max() < 1e-14
-        assert np.abs(lib_brute_grad_topk(xr, k, dps=30) - brute_grad_topk(xr, k)).max() < 1e-14
-    x12 = 20 * torch.randn(12, dtype=f64, generator=torch.Generator().manual_seed(3))
-    ref = torch.tensor(lib_brute_grad_topk(x12, 4, dps=50), dtype=f64)  # exact at spread 20
-    assert (grad_topk(x12, 4) - ref).abs().max() < 1e-14
-    rec = grad_topk_recursive(x12, 4)
-    assert torch.isnan(rec).any() or (rec - ref).abs().max() > 1e-9  # >> grad_topk error
-    for f in FS:
-        assert np.abs(brent_thre_topk(xr, 3, f) - thre_topk(torch.tensor(xr), 3, f).numpy()).max() < 1e-11
-    with pytest.raises(ValueError, match="k"):
-        lib_brute_grad_topk(xr, 0)
-    with pytest.raises(ValueError, match="f"):
-        brent_thre_topk(xr, 2, "relu")
-    with pytest.raises(ValueError, match="dps"):
-        lib_brute_grad_topk(xr, 2, dps=5)
+@pytest.mark.parametrize("f", FS)
+@pytest.mark.parametrize("x, k", THRESHOLD_CASES)
+def test_thre_topk_against_brent_where_the_threshold_is_crowded(f, x, k):
+    """Bisection to tol = 1e-12 leaves the sigmoid's lambda within 5e-13 and its entries within
+    1/4 of that; the closed forms are exact to rounding (~10 eps max|x| <= 7e-14)."""
+    ref = brute_thre_topk(x, k, f)
+    assert np.abs(thre_topk(torch.tensor(x, dtype=f64), k, f).numpy() - ref).max() < 2e-13
 
 
-def test_symbolic_helpers():
-    assert zk_identities_symbolic(5, 3) and zk_identities_symbolic(4, 2)
-    sym = smooth_f_symbolic()
-    assert sym["c1"] and sym["alt_form"] and sym["root"] and sym["exp_kink"] == 1
-    assert float(sym["c2_jump"]) == -1.0
-    assert [float(v) for v in weighted_limit_symbolic()] == [1.5, 0.5, 0.0]
-    with pytest.raises(ValueError, match="k"):
-        zk_identities_symbolic(5, 5)
+def test_thre_topk_default_is_exp():
+    x = torch.tensor(THRESHOLD_CASES[5][0], dtype=f64)
+    assert torch.equal(thre_topk(x, 3), thre_topk(x, 3, "exp"))
 
 
-def test_sigmoid_jacobians_agree():
-    x = torch.tensor(np.random.default_rng(2).normal(size=6), dtype=f64)
-    J, J_fd, J_ift = sigmoid_jacobians(x, 2)
-    assert (J - J_ift).abs().max() < 1e-12 and (J - J_fd).abs().max() < 1e-6
-    with pytest.raises(ValueError, match="h"):
-        sigmoid_jacobians(x, 2, h=0.0)
+def test_sigmoid_rows_are_bisected_on_their_own_bracket():
+    """With max_iter halvings of the row's bracket [min x - s, max x - s] the threshold error is
+    <= w 2^-(max_iter+1) (w = max x - min x) and the entries' <= that / 4 (sigma' <= 1/4):
+    a row shifted by 1000 in the same batch must agree with the first to twice that."""
+    x = torch.tensor(THRESHOLD_CASES[5][0], dtype=f64)
+    x = x[x.abs() < 10]  # w = 4.5
+    w, m = float(x.max() - x.min()), 20
+    out = thre_topk(torch.stack([x, x + 1000]), 3, "sigmoid", max_iter=m)
+    assert (out[0] - out[1]).abs().max() <= 2 * w * 2.0 ** -(m + 1) / 4 + 1e-12
+    ref = brute_thre_topk(x.numpy(), 3, "sigmoid")
+    assert np.abs(out[0].numpy() - ref).max() <= w * 2.0 ** -(m + 1) / 4 + 1e-12
+    one = thre_topk(x, 3, "sigmoid", max_iter=1)  # max_iter = 1 is allowed: one halving
+    assert np.abs(one.numpy() - ref).max() <= w / 4 / 4 + 1e-12
 
 
-def test_audit_passes_principled_map_and_flags_weighted_iteration():
-    cases = topk_audit_cases(np.random.default_rng(0), n_max=5, per=2)
-    assert len(cases) == 2 + 3 + 4
-    good = topk_audit(lambda x, k: grad_topk(x, k), cases)
-    assert good["sum"] < 1e-12 and good["order"] < 1e-12 and good["limit"] <= 1
-    assert good["grad_limit"] <= 1
-    bad = topk_audit(lambda x, k: weighted_softmax_topk(x, k), cases)
-    assert bad["high"] > 0.01 and bad["limit"] > 100
-    with pytest.raises(ValueError, match="rng"):
-        topk_audit_cases(0)
-    with pytest.raises(ValueError, match="tau"):
-        topk_audit(grad_topk, cases, tau=0.0)
+@pytest.mark.parametrize("name", list(ALL_MAPS))
+def test_constant_rows_give_k_over_n(name):
+    """A batch of constant rows (zero-width bracket for the sigmoid bisection)."""
+    assert torch.allclose(ALL_MAPS[name](torch.full((2, 5), 3.0, dtype=f64), 2),
+                          torch.full((2, 5), 0.4, dtype=f64), atol=1e-15, rtol=0)
 
 
-def test_recursion_scan_and_plots():
-    import matplotlib
+@pytest.mark.parametrize("name", list(ALL_MAPS))
+def test_k_zero_and_k_n_with_zero_inputs(name):
+    """k = 0 and k = n are exact constants with a zero gradient, also where x is 0."""
+    x = torch.tensor([[0.0, 1.0, 0.0], [-2.0, 0.0, 3.0]], dtype=f64, requires_grad=True)
+    for k, value in ((0, 0.0), (3, 1.0)):
+        p = ALL_MAPS[name](x, k)
+        assert torch.equal(p, torch.full_like(x, value))
+        (g,) = torch.autograd.grad(p.sum(), x)
+        assert torch.equal(g, torch.zeros_like(x))
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    scan = recursion_failure_scan([1, 10], k=3, n=20, draws=10,
-                                  generator=torch.Generator().manual_seed(0))
-    assert scan["err"][0] < 1e-11 and scan["nan"][0] == 0.0
-    assert scan["stable_sum_err"] < 1e-11 and len(scan["wrong"]) == 2
-    assert scan["nan"][1] + scan["wrong"][1] > 0
-    with pytest.raises(ValueError, match="n"):
-        recursion_failure_scan([1], k=3, n=3)
-    plt.close(plot_recursion_scan([1, 10], scan))
-    x = torch.tensor([3.0, 2.0, 1.0, 4.0], dtype=f64)
-    fig = plot_top2_limits({"GradTopK": grad_topk}, x, np.geomspace(1, 0.1, 4), 0.03)
-    assert len(fig.axes) == 2
-    plt.close(fig)
+def test_max_iter_must_be_a_positive_int():
+    for bad in (0, True, 2.5):
+        with pytest.raises(ValueError, match=r"^max_iter must be a positive int"):
+            thre_topk(torch.zeros(3), 1, "sigmoid", max_iter=bad)
+
+
+def test_grad_topk_entries_lie_in_the_unit_interval():
+    """Rounding of the autograd gradient overshoots 1 by up to ~3e-13 on spread inputs; the
+    documented range [0, 1] must hold exactly."""
+    x = 30 * torch.randn(500, 20, dtype=f64, generator=torch.Generator().manual_seed(0))
+    p = grad_topk(x, 10)
+    assert float(p.min()) >= 0.0 and float(p.max()) <= 1.0
+    assert (p.sum(-1) - 10).abs().max() < 1e-11
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_grad_topk_half_precision_is_computed_in_float32(dtype):
+    """The book's rule (lib.checks.work_dtype): half precision is computed in float32."""
+    x = torch.randn(4, 9, generator=torch.Generator().manual_seed(1)).to(dtype)
+    assert torch.equal(grad_topk(x, 3), grad_topk(x.float(), 3).to(dtype))
+
+
+@pytest.mark.parametrize("shape, dim", [((6,), -1), ((2, 5, 3), 1)])
+def test_grad_topk_gradcheck_other_shapes(shape, dim):
+    x = torch.randn(*shape, dtype=f64, generator=torch.Generator().manual_seed(2), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: grad_topk(t, 2, dim=dim), (x,))
+
+
+def test_results_follow_the_input_device_not_the_default_device():
+    """With torch's default device elsewhere ("meta"), CPU inputs give CPU results and
+    gradients equal to the usual ones."""
+    x = torch.randn(2, 6, dtype=f64, generator=torch.Generator().manual_seed(3), requires_grad=True)
+    ref = [fn(x, 2) for fn in ALL_MAPS.values()]
+    ref_grad = torch.autograd.grad(ref[0].pow(2).sum(), x)[0]
+    with torch.device("meta"):
+        out = [fn(x, 2) for fn in ALL_MAPS.values()]
+        grad = torch.autograd.grad(out[0].pow(2).sum(), x)[0]
+    for o, r in zip(out, ref, strict=True):
+        assert o.device.type == "cpu" and torch.equal(o, r)
+    assert grad.device.type == "cpu" and torch.equal(grad, ref_grad)
+
+
+def test_backward_closed_form_against_brute_force_on_the_input_device():
+    """The closed form that the backward pass differentiates, e^{x_i} e_{k-1}(e^{x_-i})/e_k(e^x),
+    equals the subset enumeration, and builds its index tensors on the input's device. Backward
+    passes run outside torch's default-device context, so the function is called directly."""
+    from lib.softmax.topk import _grad_topk_loo
+
+    x = torch.randn(2, 7, dtype=f64, generator=torch.Generator().manual_seed(4))
+    with torch.device("meta"):
+        p = _grad_topk_loo(x, 3)
+    assert p.device.type == "cpu"
+    for row, prow in zip(x, p, strict=True):
+        assert np.abs(prow.numpy() - brute_grad_topk(row.numpy(), 3)).max() < 1e-14
