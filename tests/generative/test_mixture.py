@@ -13,19 +13,7 @@ import torch
 from scipy import integrate, optimize, stats
 
 from lib.generative import GaussianMixture
-
-W, MU, SD = [0.3, 0.5, 0.2], [-2.0, 0.5, 3.0], [0.3, 0.6, 0.4]
-
-
-@pytest.fixture
-def g1():
-    return GaussianMixture(W, MU, np.array(SD) ** 2)
-
-
-@pytest.fixture
-def g2():
-    covs = np.array([[[0.5, 0.2], [0.2, 0.3]], [[0.2, -0.1], [-0.1, 0.4]], [[1.0, 0.0], [0.0, 0.1]]])
-    return GaussianMixture([0.2, 0.5, 0.3], [[-1.0, 0.5], [1.0, -1.0], [0.0, 2.0]], covs)
+from tests.generative.conftest import MU, SD, W
 
 
 @contextlib.contextmanager

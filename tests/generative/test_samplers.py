@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from lib.generative import (
-    GaussianMixture,
     VPLinear,
     family_drift,
     integrate_family,
@@ -24,17 +23,6 @@ from lib.generative import (
 
 S = VPLinear()
 X = np.linspace(-2.0, 2.5, 7)
-
-
-@pytest.fixture
-def g1():
-    return GaussianMixture([0.3, 0.5, 0.2], [-2.0, 0.5, 3.0], np.array([0.3, 0.6, 0.4]) ** 2)
-
-
-@pytest.fixture
-def g2():
-    covs = np.array([[[0.5, 0.2], [0.2, 0.3]], [[0.2, -0.1], [-0.1, 0.4]], [[1.0, 0.0], [0.0, 0.1]]])
-    return GaussianMixture([0.2, 0.5, 0.3], [[-1.0, 0.5], [1.0, -1.0], [0.0, 2.0]], covs)
 
 
 def drift(x, t, g, w):
