@@ -55,17 +55,17 @@ def test_accepts_numpy_and_torch_scalars():
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    "kwargs, match",
     [
-        {},
-        {"equals": 1.0, "at_most": 2.0},
-        {"equals": 1.0, "rtol": -1.0},
-        {"equals": 1.0, "atol": math.inf},
-        {"between": (2.0, 1.0)},
+        ({}, "exactly one of equals=, at_most=, at_least=, between="),
+        ({"equals": 1.0, "at_most": 2.0}, "exactly one of equals=, at_most=, at_least=, between="),
+        ({"equals": 1.0, "rtol": -1.0}, "^rtol and atol must be finite"),
+        ({"equals": 1.0, "atol": math.inf}, "^rtol and atol must be finite"),
+        ({"between": (2.0, 1.0)}, r"^between=\(lo, hi\) needs lo <= hi"),
     ],
 )
-def test_bad_check_arguments(kwargs):
-    with pytest.raises(ValueError):
+def test_bad_check_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
         check(1.0, **kwargs)
 
 
@@ -124,7 +124,7 @@ def test_chapter_is_deterministic():
 
 
 def test_empty_slug_rejected():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^slug must be a non-empty string"):
         Chapter("")
 
 

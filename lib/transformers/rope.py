@@ -73,10 +73,14 @@ def _check_scalar_base(base) -> float:
 def _check_rotary_dims(rotary_dims, d: int) -> int:
     if rotary_dims is None:
         return d
-    r = _check_d(rotary_dims) if not isinstance(rotary_dims, bool) else -1
-    if r <= 0 or r > d:
+    if (
+        isinstance(rotary_dims, bool)
+        or not isinstance(rotary_dims, int | np.integer)
+        or not 2 <= rotary_dims <= d
+        or rotary_dims % 2
+    ):
         raise ValueError(f"rotary_dims must be an even integer in [2, d={d}], got {rotary_dims!r}")
-    return r
+    return int(rotary_dims)
 
 
 # ---------------------------------------------------------------------------------------
@@ -144,7 +148,8 @@ def apply_rope(x: Tensor, positions, base) -> Tensor:
     if x.dim() < 2:
         raise ValueError(f"x must have shape (..., n, d), got {tuple(x.shape)}")
     n, d = x.shape[-2], x.shape[-1]
-    _check_d(d)
+    if d == 0 or d % 2:
+        raise ValueError(f"x must have shape (..., n, d) with d even and > 0, got {tuple(x.shape)}")
     pos = torch.as_tensor(
         positions.detach().cpu() if isinstance(positions, Tensor) else positions,
         dtype=torch.float64,

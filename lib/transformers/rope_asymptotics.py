@@ -78,7 +78,9 @@ def infinite_d_base_bound(length) -> float:
     :math:`\mathrm{Ci}(x_m) = \mathrm{Ci}(m)` on the increasing branch, and for ``m/b`` on
     that branch the condition reads ``m/b <= x_m``. Hence the bound is
     :math:`\max_{m<L} m/x_m`. The ``x_m`` come from Newton's method started at 0.3 (Ci is
-    concave there, so the iterates increase monotonically to the root), vectorised over m.
+    concave there, so the iterates increase monotonically to the root and never pass it),
+    vectorised over m; it stops once every step is below 1e-13, when the quadratic error
+    term (~1e-26) is far below rounding.
     """
     from scipy.special import sici
 
@@ -90,9 +92,7 @@ def infinite_d_base_bound(length) -> float:
     x = np.full_like(m, 0.3)
     for _ in range(30):
         step = (sici(x)[1] - target) * x / np.cos(x)
-        x = np.minimum(x - step, np.pi / 2)
-        if np.max(np.abs(step)) < 1e-13:  # quadratic convergence: one more step is exact
-            step = (sici(x)[1] - target) * x / np.cos(x)
-            x = np.minimum(x - step, np.pi / 2)
-            break
+        x = x - step
+        if np.max(np.abs(step)) < 1e-13:  # quadratic convergence: x is now exact to rounding
+            break  # (after ~7 steps for every m: the loop bound 30 is never reached)
     return float(np.max(m / x))

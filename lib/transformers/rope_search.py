@@ -12,6 +12,7 @@ import math
 import numpy as np
 import torch
 
+from lib import checks
 from lib.transformers.rope import _EPS, _check_d, _check_length, _direct
 from lib.transformers.rope_feasibility import _Oracle, is_feasible
 
@@ -41,7 +42,6 @@ class _Scanner:
         self.d = d
         self.mem_b = np.zeros(0)
         self.mem_m = np.zeros(0, dtype=np.int64)
-        self.n_scans = 0
 
     def _neg(self, ms: np.ndarray, bs: np.ndarray) -> np.ndarray:
         """Reference-signed test ``f_{bs}(ms) < 0`` for paired arrays."""
@@ -94,7 +94,6 @@ class _Scanner:
             for i in np.nonzero(alive)[0]:
                 if not alive[i]:
                     continue
-                self.n_scans += 1
                 hint = int(hints[i]) if hints[i] >= 0 else None
                 m = self.oracle.refute(float(bs[i]), hint)
                 if m is None:  # every m < L checked: the first feasible grid point
@@ -262,7 +261,7 @@ def certified_base_infimum(
     ``k = 1, 10, 100, 1000``), so the infimum lies in ``[b_lo, b_hi]``.
     Unlike a grid search the answer cannot step over a narrow feasible island.
 
-    Returns ``{"b_lo", "b_hi", "steps", "scans"}``.
+    Returns ``{"b_lo", "b_hi", "steps", "scans"}``; ``RuntimeError`` beyond ``max_steps`` strides.
     """
     d = _check_d(d)
     L = _check_length(length)
@@ -270,12 +269,13 @@ def certified_base_infimum(
         raise ValueError(f"start must be a finite number >= 1, got {start!r}")
     if not (0 < rel_gap < 1e-3):
         raise ValueError(f"rel_gap must be in (0, 1e-3), got {rel_gap!r}")
+    max_steps = checks.integer(max_steps, "max_steps", minimum=0)
     oracle = _Oracle(L, d)
     tol = 4 * d * (L + 8) * _EPS + 1e-10
     u = math.log(start)
     tiny = 0.1 * rel_gap  # steps in u below this are "no progress"
     m, t_scan, steps, scans = -1, 0.0, 0, 0
-    while steps < max_steps:
+    while True:
         t = _one_step(d, m, u, tol) if m >= 0 else 0.0
         if t < max(tiny, 0.25 * t_scan):  # the witness is nearly spent: find the best one
             scans += 1
@@ -291,9 +291,10 @@ def certified_base_infimum(
                 if is_feasible(b_hi, L, d):
                     return {"b_lo": b, "b_hi": b_hi, "steps": steps, "scans": scans}
             raise RuntimeError(f"stalled at b = {b!r}: no certified step, not feasible")
+        if steps >= max_steps:  # one more stride is needed
+            raise RuntimeError(f"max_steps={max_steps} reached at b = {math.exp(u)!r}")
         u_next = u + t
         if u_next - u > t:  # never round past the certified interval
             u_next = math.nextafter(u_next, -math.inf)
         u = u_next
         steps += 1
-    raise RuntimeError(f"max_steps={max_steps} reached at b = {math.exp(u)!r}")

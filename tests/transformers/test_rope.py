@@ -277,37 +277,88 @@ def test_stored_float32_replay_at_512k():
     assert transformers.is_feasible(b64, L) and f32_phase_model(b64, ms[-65536:]).min() < 0
 
 
-# -- bad input ----------------------------------------------------------------------------
+# -- argument types and edges -------------------------------------------------------------
+def test_numeric_types_are_the_same_reals():
+    """A base or position of any numeric type (tensor, NumPy or arbitrary-size Python int,
+    float32) means the same real number: the results are the float64 ones."""
+    ref = transformers.thetas(8, 1e4)
+    np.testing.assert_array_equal(transformers.thetas(8, torch.tensor(1e4)), ref)
+    np.testing.assert_array_equal(transformers.thetas(np.int64(8), 10_000), ref)
+    np.testing.assert_array_equal(transformers.thetas(8, 10**20), transformers.thetas(8, 1e20))
+    assert transformers.cos_sum(2**64, 8, 1e4) == transformers.cos_sum(2.0**64, 8, 1e4)
+    m = torch.arange(5.0, dtype=torch.float64, requires_grad=True)  # e.g. positions of a model
+    np.testing.assert_array_equal(transformers.cos_sum(m, 16, 1e4).numpy(),
+                                  transformers.cos_sum(np.arange(5.0), 16, 1e4))
+    R = transformers.rope_matrix(3.0, 8, 1e4, dtype=torch.float32)
+    assert R.dtype == torch.float32
+    torch.testing.assert_close(R, transformers.rope_matrix(3.0, 8, 1e4).float(), rtol=0, atol=0)
+
+
+def test_rotary_dims_at_its_limits():
+    full = transformers.thetas(8, 1e4)
+    np.testing.assert_array_equal(transformers.thetas(8, 1e4, rotary_dims=8), full)  # r = d
+    np.testing.assert_array_equal(transformers.thetas(8, 1e4, rotary_dims=2), [1.0, 0, 0, 0])
+
+
+def test_apply_rope_positions_are_float64_reals_and_device_is_kept():
+    x = torch.randn(2, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    pos = [0.1, 12345.678]  # not float32 numbers: a float32 phase would be ~1e-3 rad off
+    y = transformers.apply_rope(x, pos, 1e4)
+    for r in range(2):
+        torch.testing.assert_close(y[r], transformers.rope_matrix(pos[r], 8, 1e4) @ x[r],
+                                   rtol=0, atol=1e-12)
+    # positions are data: no gradient flows into them, the output's graph is that of x
+    p = torch.tensor(pos, dtype=torch.float64, requires_grad=True)
+    assert not transformers.apply_rope(x, p, 1e4).requires_grad
+    # the result lives on x's device (the meta device needs no accelerator)
+    xm = torch.empty(3, 5, 8, device="meta")
+    ym = transformers.apply_rope(xm, torch.arange(5), 1e4)
+    assert ym.device == xm.device and ym.shape == xm.shape and ym.dtype == xm.dtype
+
+
+# -- bad input: ValueError whose message starts with the argument's name ----------------------
 @pytest.mark.parametrize(
-    "call",
+    "call, name",
     [
-        lambda: transformers.thetas(7, 100.0),
-        lambda: transformers.thetas(0, 100.0),
-        lambda: transformers.thetas(8, 1.0),
-        lambda: transformers.thetas(8, float("nan")),
-        lambda: transformers.thetas(8, 10.0, rotary_dims=3),
-        lambda: transformers.cos_sum(np.array([1.0, np.inf]), 8, 10.0),
-        lambda: transformers.cos_sum(1, -2, 10.0),
-        lambda: transformers.first_negative(0.5, 100),
-        lambda: transformers.first_negative(100.0, 0),
-        lambda: transformers.first_negative(100.0, 10.5),
-        lambda: transformers.first_negative(100.0, True),
-        lambda: transformers.is_feasible(100.0, 100, d=3),
-        lambda: transformers.base_lower_bound(0),
-        lambda: transformers.base_lower_bound(1024.5),
-        lambda: transformers.su_grid_search(100, stages=0),
-        lambda: transformers.asymptotic_base_bound(-1),
-        lambda: transformers.cos_sum_limit(-1.0, 10.0),
-        lambda: transformers.rope_matrix(float("nan"), 8, 10.0),
-        lambda: transformers.apply_rope(torch.zeros(3, 7), [0, 1, 2], 10.0),
-        lambda: transformers.apply_rope(torch.zeros(3, 8), [0, 1], 10.0),
-        lambda: transformers.apply_rope(torch.zeros(3, 8), [0, 1, float("nan")], 10.0),
-        lambda: transformers.apply_rope(torch.zeros(3, 8, dtype=torch.int64), [0, 1, 2], 10.0),
-        lambda: transformers.certified_base_infimum(100, start=0.5),
+        (lambda: transformers.thetas(7, 100.0), "d"),
+        (lambda: transformers.thetas(0, 100.0), "d"),
+        (lambda: transformers.thetas(8.0, 100.0), "d"),
+        (lambda: transformers.thetas(8, 1.0), "base"),
+        (lambda: transformers.thetas(8, float("nan")), "base"),
+        (lambda: transformers.thetas(8, 10.0, rotary_dims=3), "rotary_dims"),
+        (lambda: transformers.thetas(8, 10.0, rotary_dims=10), "rotary_dims"),
+        (lambda: transformers.thetas(8, 10.0, rotary_dims=0), "rotary_dims"),
+        (lambda: transformers.thetas(8, 10.0, rotary_dims=True), "rotary_dims"),
+        (lambda: transformers.thetas(8, 10.0, rotary_dims=4.0), "rotary_dims"),
+        (lambda: transformers.cos_sum(np.array([1.0, np.inf]), 8, 10.0), "m"),
+        (lambda: transformers.cos_sum(1, -2, 10.0), "d"),
+        (lambda: transformers.first_negative(0.5, 100), "base"),
+        (lambda: transformers.first_negative(np.array([10.0, 100.0]), 100), "base"),
+        (lambda: transformers.first_negative(100.0, 0), "length"),
+        (lambda: transformers.first_negative(100.0, 10.5), "length"),
+        (lambda: transformers.first_negative(100.0, True), "length"),
+        (lambda: transformers.is_feasible(100.0, 100, d=3), "d"),
+        (lambda: transformers.base_lower_bound(0), "length"),
+        (lambda: transformers.base_lower_bound(1024.5), "length"),
+        (lambda: transformers.su_grid_search(100, stages=0), "stages"),
+        (lambda: transformers.asymptotic_base_bound(-1), "length"),
+        (lambda: transformers.cos_sum_limit(-1.0, 10.0), "m"),
+        (lambda: transformers.rope_matrix(float("nan"), 8, 10.0), "position"),
+        (lambda: transformers.apply_rope(torch.zeros(8), [0], 10.0), "x"),
+        (lambda: transformers.apply_rope(torch.zeros(3, 7), [0, 1, 2], 10.0), "x"),
+        (lambda: transformers.apply_rope(torch.zeros(3, 0), [0, 1, 2], 10.0), "x"),
+        (lambda: transformers.apply_rope(torch.zeros(3, 8), [0, 1], 10.0), "positions"),
+        (lambda: transformers.apply_rope(torch.zeros(3, 8), [0, 1, float("nan")], 10.0),
+         "positions"),
+        (lambda: transformers.apply_rope(torch.zeros(3, 8, dtype=torch.int64), [0, 1, 2], 10.0),
+         "x"),
+        (lambda: transformers.certified_base_infimum(100, start=0.5), "start"),
+        (lambda: transformers.certified_base_infimum(100, rel_gap=0.0), "rel_gap"),
+        (lambda: transformers.certified_base_infimum(100, max_steps=-1), "max_steps"),
     ],
 )
-def test_bad_input_raises_value_error(call):
-    with pytest.raises(ValueError):
+def test_bad_input_raises_value_error(call, name):
+    with pytest.raises(ValueError, match=rf"^{name} "):
         call()
 
 
