@@ -52,8 +52,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BAR = 0.85
 DETECTED = ("killed", "timeout", "segfault")
+STATUSES = (*DETECTED, "survived", "equivalent (rule)", "equivalent (listed)", "no tests",
+            "suspicious", "skipped", "not checked")
 DEFINITION = "(killed + timeout + segfault) / (total - equivalent - skipped)"
-LISTING = re.compile(r"^- `([^`]+)`(?:: `([^`]*)`)?\s*[—-]+\s*(.+)$")
+LISTING = re.compile(r"^- `([^`]+)`: `([^`]*)`\s*[—-]+\s*(.+)$")
 
 
 def select_tests(module: Path) -> list[str]:
@@ -165,7 +167,7 @@ def message_only(orig: str, mutant: str) -> bool:
 
 
 def listed(module: Path) -> dict[str, tuple[str | None, str]]:
-    """``{mutant: (+ line or None, reason)}`` from the module's section of the survivors file."""
+    """``{mutant: (+ line, reason)}`` from the module's section of the survivors file."""
     path, out, inside = ROOT / "data" / "mutation-survivors.md", {}, False
     for line in path.read_text().splitlines() if path.exists() else []:
         if line.startswith("## "):
@@ -183,9 +185,7 @@ def classify(scratch: Path, module: Path) -> dict:
     meta = json.loads((scratch / "mutants" / f"{module}.meta").read_text())
     mod = cst.parse_module((scratch / "mutants" / module).read_text())
     status = {k: status_by_exit_code[v] for k, v in meta["exit_code_by_key"].items()}
-    counts = {s: 0 for s in ("killed", "timeout", "segfault", "survived", "equivalent (rule)",
-                             "equivalent (listed)", "no tests", "suspicious", "skipped",
-                             "not checked")}
+    counts = dict.fromkeys(STATUSES, 0)
     notes = listed(module)
     res = {"survivors": {}, "listed": {}, "stale": [], "diffs": {}}
     for name, st in sorted(status.items()):
@@ -198,7 +198,7 @@ def classify(scratch: Path, module: Path) -> dict:
             note = notes.get(name)
             if message_only(orig, mutant):
                 st = "equivalent (rule)"
-            elif note and (note[0] is None or note[0].lstrip("+ ").strip() in plus):
+            elif note and note[0].lstrip("+ ").strip() in plus:
                 st, res["listed"][name] = "equivalent (listed)", note[1]
             else:
                 res["survivors"][name] = " | ".join(plus)
@@ -209,8 +209,7 @@ def classify(scratch: Path, module: Path) -> dict:
             res["stale"].append(name)
         counts[st if st in counts else "suspicious"] += 1
     detected = sum(counts[s] for s in DETECTED)
-    denom = len(status) - counts["equivalent (rule)"] - counts["equivalent (listed)"]
-    denom -= counts["skipped"]
+    denom = len(status) - sum(counts[s] for s in STATUSES[4:6]) - counts["skipped"]
     res.update(counts=counts, total=len(status), detected=detected,
                kill_rate=detected / denom if denom else float("nan"))
     return res

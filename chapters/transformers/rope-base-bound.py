@@ -463,7 +463,7 @@ ch.claim("search-L1000", transformers.base_lower_bound(1000), at_most=window(TAB
 # by another route: hundreds of bases sampled below the 8k infimum, decided one by one. For
 # 32k–1M the walk takes seconds to minutes; the stored brackets are re-checked at both ends.
 #
-# :::{admonition} Code: `certified_base_infimum` (lib/transformers/rope_search.py, 50 lines)
+# :::{admonition} Code: `certified_base_infimum` (lib/transformers/rope_search.py, 52 lines)
 # :class: dropdown
 # ```{literalinclude} /lib/transformers/rope_search.py
 # :pyobject: certified_base_infimum
