@@ -142,7 +142,8 @@ def _store_executed(md: Path, nbval_nb, outputs: dict, seconds: float) -> None:
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
-    sys.path.insert(0, str(ROOT / "_ext"))
+    if str(ROOT / "_ext") not in sys.path:
+        sys.path.insert(0, str(ROOT / "_ext"))
     import execkey
 
     ran = [c.source for c in nbval_nb.cells if c.cell_type == "code"]
